@@ -1,0 +1,148 @@
+"""Checks: compare numbers with a helpful message, check gradients numerically,
+and the small helpers that exercise check functions are built from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+
+def _as_tensor(value, name: str) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    try:
+        return torch.as_tensor(np.asarray(value))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a tensor, array or number, got {type(value).__name__}") from exc
+
+
+def assert_close(actual, expected, *, rtol: float = 1e-5, atol: float = 1e-8, name: str = "value") -> None:
+    """Assert ``|actual - expected| <= atol + rtol * |expected|`` element-wise.
+
+    Accepts tensors, NumPy arrays and numbers. On failure the message says the
+    largest absolute and relative error, where it is, and the two values there,
+    so a learner can see *how* wrong a result is, not only that it is.
+    """
+    if rtol < 0 or atol < 0:
+        raise ValueError(f"rtol and atol must be >= 0, got rtol={rtol}, atol={atol}")
+    a = _as_tensor(actual, "actual")
+    e = _as_tensor(expected, "expected")
+    if a.shape != e.shape:
+        raise AssertionError(
+            f"{name}: shape mismatch: got {tuple(a.shape)}, expected {tuple(e.shape)}"
+        )
+    if a.numel() == 0:
+        return
+    a64, e64 = a.to(torch.float64), e.to(torch.float64)
+    nan_a, nan_e = torch.isnan(a64), torch.isnan(e64)
+    if not torch.equal(nan_a, nan_e):
+        where = tuple(int(i) for i in torch.nonzero(nan_a ^ nan_e)[0])
+        raise AssertionError(f"{name}: NaN where the other has a number, first at index {where}")
+    diff = (a64 - e64).abs().nan_to_num(0.0)
+    same_inf = torch.isinf(a64) & (a64 == e64)
+    diff = torch.where(same_inf, torch.zeros_like(diff), diff)
+    allowed = atol + rtol * e64.abs().nan_to_num(0.0)
+    bad = diff > allowed
+    if not bool(bad.any()):
+        return
+    rel = diff / e64.abs().clamp_min(torch.finfo(torch.float64).tiny)
+    flat_index = int(torch.argmax(diff).item())
+    where = tuple(int(i) for i in np.unravel_index(flat_index, tuple(a.shape))) if a.dim() else ()
+    raise AssertionError(
+        f"{name}: {int(bad.sum())} of {a.numel()} elements differ beyond atol={atol:g}, rtol={rtol:g}; "
+        f"max abs error {diff.max().item():.3e} at index {where} "
+        f"(got {a64.reshape(-1)[flat_index].item():.6g}, expected {e64.reshape(-1)[flat_index].item():.6g}); "
+        f"max rel error {rel.max().item():.3e}"
+    )
+
+
+def relative_error(a, b) -> float:
+    """max |a - b| / max(max |a| + max |b|, tiny): the usual gradient-check measure."""
+    a64 = _as_tensor(a, "a").to(torch.float64)
+    b64 = _as_tensor(b, "b").to(torch.float64)
+    if a64.shape != b64.shape:
+        raise ValueError(f"shapes differ: {tuple(a64.shape)} vs {tuple(b64.shape)}")
+    scale = (a64.abs().max() + b64.abs().max()).clamp_min(1e-300)
+    return float((a64 - b64).abs().max() / scale) if a64.numel() else 0.0
+
+
+def numerical_gradient(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Central-difference gradient of a scalar function ``f`` at ``x``.
+
+    ``(f(x + eps e_i) - f(x - eps e_i)) / (2 eps)`` for every element i. Use
+    float64: in float32 the rounding error swamps the difference.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if eps <= 0:
+        raise ValueError(f"eps must be positive, got {eps}")
+    x = x.detach().clone()
+    grad = torch.zeros_like(x)
+    flat_x, flat_grad = x.view(-1), grad.view(-1)
+    for i in range(flat_x.numel()):
+        original = flat_x[i].item()
+        flat_x[i] = original + eps
+        f_plus = f(x)
+        flat_x[i] = original - eps
+        f_minus = f(x)
+        flat_x[i] = original
+        if f_plus.numel() != 1:
+            raise ValueError(f"f must return a scalar, got shape {tuple(f_plus.shape)}")
+        flat_grad[i] = (f_plus.item() - f_minus.item()) / (2 * eps)
+    return grad
+
+
+def gradient_check(
+    f: Callable[..., torch.Tensor],
+    inputs: Sequence[torch.Tensor],
+    grads: Sequence[torch.Tensor],
+    *,
+    eps: float = 1e-6,
+    tolerance: float = 1e-6,
+) -> list[float]:
+    """Check ``grads`` (e.g. from hand-written backprop) against central differences.
+
+    ``f(*inputs)`` must return a scalar. Returns the relative error for each
+    input and raises AssertionError naming the first one above ``tolerance``.
+    """
+    if len(inputs) != len(grads):
+        raise ValueError(f"got {len(inputs)} inputs but {len(grads)} gradients")
+    inputs = [x.detach().clone() for x in inputs]
+    errors = []
+    for i, (x, g) in enumerate(zip(inputs, grads)):
+        if tuple(g.shape) != tuple(x.shape):
+            raise ValueError(f"gradient {i} has shape {tuple(g.shape)}, input has {tuple(x.shape)}")
+
+        def f_of_one(value, i=i):
+            args = list(inputs)
+            args[i] = value
+            return f(*args)
+
+        numeric = numerical_gradient(f_of_one, x, eps=eps)
+        errors.append(relative_error(g, numeric))
+        if errors[-1] > tolerance:
+            raise AssertionError(
+                f"gradient of input {i} is off: relative error {errors[-1]:.2e} > {tolerance:g} "
+                f"(analytic {g.reshape(-1)[:4].tolist()}… vs numerical {numeric.reshape(-1)[:4].tolist()}…)"
+            )
+    return errors
+
+
+# --- exercise helpers -----------------------------------------------------------------------
+
+class ExerciseError(AssertionError):
+    """Raised by an exercise check when the answer is wrong; the message explains why."""
+
+
+def expect(condition: bool, explanation: str) -> None:
+    """In a check function: fail with ``explanation`` (what was wrong, a hint) unless ``condition``."""
+    if not condition:
+        raise ExerciseError(explanation)
+
+
+def passed(message: str = "") -> bool:
+    """In a check function: say the answer is right. Returns True."""
+    print("✅ Correct!" + (f" {message}" if message else ""))
+    return True

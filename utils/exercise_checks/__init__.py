@@ -1,0 +1,1 @@
+"""Check functions for the exercises: one module per lesson, named after it."""
