@@ -49,6 +49,7 @@ def test_get_device_override(monkeypatch):
         env.get_device()
     with pytest.raises(ValueError, match="unknown device 'tpu'"):
         env.get_device("tpu")
+    assert env.get_device("CPU") == torch.device("cpu")
 
 
 def test_versions_report_names_the_main_packages():

@@ -40,10 +40,11 @@ def assert_close(actual, expected, *, rtol: float = 1e-5, atol: float = 1e-8, na
     if not torch.equal(nan_a, nan_e):
         where = tuple(int(i) for i in torch.nonzero(nan_a ^ nan_e)[0])
         raise AssertionError(f"{name}: NaN where the other has a number, first at index {where}")
-    diff = (a64 - e64).abs().nan_to_num(0.0)
-    same_inf = torch.isinf(a64) & (a64 == e64)
-    diff = torch.where(same_inf, torch.zeros_like(diff), diff)
-    allowed = atol + rtol * e64.abs().nan_to_num(0.0)
+    both_nan = nan_a & nan_e
+    either_inf = torch.isinf(a64) | torch.isinf(e64)
+    diff = torch.where(both_nan | (either_inf & (a64 == e64)), 0.0, (a64 - e64).abs())
+    diff = torch.where(either_inf & (a64 != e64), torch.inf, diff)  # inf vs anything else: never close
+    allowed = atol + rtol * torch.where(either_inf | both_nan, 0.0, e64.abs())
     bad = diff > allowed
     if not bool(bad.any()):
         return
@@ -64,8 +65,10 @@ def relative_error(a, b) -> float:
     b64 = _as_tensor(b, "b").to(torch.float64)
     if a64.shape != b64.shape:
         raise ValueError(f"shapes differ: {tuple(a64.shape)} vs {tuple(b64.shape)}")
+    if a64.numel() == 0:
+        return 0.0
     scale = (a64.abs().max() + b64.abs().max()).clamp_min(1e-300)
-    return float((a64 - b64).abs().max() / scale) if a64.numel() else 0.0
+    return float((a64 - b64).abs().max() / scale)
 
 
 def numerical_gradient(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
@@ -76,17 +79,19 @@ def numerical_gradient(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tenso
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"x must be a floating-point tensor (float64 is best), got {x.dtype}")
     if eps <= 0:
         raise ValueError(f"eps must be positive, got {eps}")
-    x = x.detach().clone()
+    x = x.detach().clone(memory_format=torch.contiguous_format)
     grad = torch.zeros_like(x)
     flat_x, flat_grad = x.view(-1), grad.view(-1)
     for i in range(flat_x.numel()):
         original = flat_x[i].item()
         flat_x[i] = original + eps
-        f_plus = f(x)
+        f_plus = torch.as_tensor(f(x))
         flat_x[i] = original - eps
-        f_minus = f(x)
+        f_minus = torch.as_tensor(f(x))
         flat_x[i] = original
         if f_plus.numel() != 1:
             raise ValueError(f"f must return a scalar, got shape {tuple(f_plus.shape)}")
@@ -122,10 +127,11 @@ def gradient_check(
 
         numeric = numerical_gradient(f_of_one, x, eps=eps)
         errors.append(relative_error(g, numeric))
-        if errors[-1] > tolerance:
+        if not errors[-1] <= tolerance:  # also catches NaN
+            hint = "" if x.dtype == torch.float64 else " (use float64: float32 rounding swamps the check)"
             raise AssertionError(
                 f"gradient of input {i} is off: relative error {errors[-1]:.2e} > {tolerance:g} "
-                f"(analytic {g.reshape(-1)[:4].tolist()}… vs numerical {numeric.reshape(-1)[:4].tolist()}…)"
+                f"(analytic {g.reshape(-1)[:4].tolist()}… vs numerical {numeric.reshape(-1)[:4].tolist()}…){hint}"
             )
     return errors
 

@@ -58,7 +58,8 @@ def get_device(prefer: str | None = None) -> torch.device:
         if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
-    kind = str(wanted).lower().split(":")[0]
+    wanted = str(wanted).lower()
+    kind = wanted.split(":")[0]
     available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": _mps_available()}
     if kind not in available:
         raise ValueError(f"unknown device {wanted!r}: expected one of 'cuda', 'mps' or 'cpu'")
