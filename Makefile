@@ -10,7 +10,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test course results lab exercises stamp lock clean help
+.PHONY: setup test course results lab lint exercises stamp lock clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -37,6 +37,9 @@ results: setup ## like `course`, three runs each, and write the median times int
 
 lab: setup ## open JupyterLab at the course
 	$(VENV)/bin/jupyter lab
+
+lint: setup ## check the code and notebooks with ruff
+	$(PY) -m ruff check .
 
 exercises: setup ## regenerate the student notebooks from the solution notebooks
 	$(PY) -m utils.exercises

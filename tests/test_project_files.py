@@ -3,6 +3,7 @@ requirements.txt, everything installed is locked in constraints.txt, and the
 data packages are pinned (they are installed with --no-deps)."""
 
 import re
+
 import tomllib
 
 from utils.colab import REPO_ROOT

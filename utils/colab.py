@@ -16,10 +16,10 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import tomllib
 from pathlib import Path
 
 import nbformat
+import tomllib
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SETUP_MARKER = "# Colab setup"
