@@ -9,6 +9,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
+# Jupyter refuses to run as root (containers) unless told to.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: setup test course results lab lint exercises stamp lock clean help
 .DEFAULT_GOAL := help
@@ -36,7 +38,7 @@ results: setup ## like `course`, three runs each, and write the median times int
 	$(PY) -m utils.course --repeat 3 --update-readme
 
 lab: setup ## open JupyterLab at the course
-	$(VENV)/bin/jupyter lab
+	$(VENV)/bin/jupyter lab $(LAB_ARGS)
 
 lint: setup ## check the code and notebooks with ruff
 	$(PY) -m ruff check .
