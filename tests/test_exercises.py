@@ -77,3 +77,16 @@ def test_a_solution_notebook_without_blocks_is_an_error():
     nb.cells[2].source = "answer = 42"
     with pytest.raises(ValueError, match="no '### BEGIN SOLUTION' block"):
         exercises.make_student_notebook(nb, colab.REPO_ROOT / "m1" / "solutions" / "01_x.ipynb")
+
+
+def test_main_check_reports_a_stale_student_notebook(tmp_path, monkeypatch, capsys):
+    solutions = tmp_path / "m1" / "solutions"
+    solutions.mkdir(parents=True)
+    monkeypatch.setattr(exercises, "stamp_notebook", lambda nb, path: False)  # no repo files in tmp_path
+    solution = solutions / "01_x.ipynb"
+    colab.write_notebook(solution_notebook(), solution)
+    assert exercises.main(["--check", str(solution)]) == 1
+    assert "stale:" in capsys.readouterr().out
+    assert exercises.main([str(solution)]) == 0
+    assert (tmp_path / "m1" / "exercises" / "01_x.ipynb").exists()
+    assert exercises.main(["--check", str(solution)]) == 0

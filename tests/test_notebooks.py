@@ -54,7 +54,7 @@ def test_module_lesson_has_exercises(path):
 def test_student_notebook_is_what_the_generator_makes(path):
     target = exercises.student_path(path)
     assert target.exists(), f"{target} is missing: run `python -m utils.exercises`"
-    expected = nbformat.writes(exercises.make_student_notebook(colab.read_notebook(path), path)) + "\n"
+    expected = colab.notebook_text(exercises.make_student_notebook(colab.read_notebook(path), path))
     assert target.read_text(encoding="utf-8") == expected, f"{target} is stale: run `python -m utils.exercises`"
 
 

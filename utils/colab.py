@@ -112,9 +112,23 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
 
 
+def notebook_text(nb: nbformat.NotebookNode) -> str:
+    """A notebook's file text, the way Jupyter writes it (1-space indent, trailing newline)."""
+    return nbformat.writes(nb) + "\n"
+
+
 def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
-    """Write a notebook the way Jupyter does (1-space indent, trailing newline)."""
-    Path(path).write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+    Path(path).write_text(notebook_text(nb), encoding="utf-8")
+
+
+def report(changed: list[Path], *, check: bool, done: str, command: str) -> int:
+    """Print what a generating command changed (with ``--check``: would change); return the exit code."""
+    for path in changed:
+        print(f"{'stale' if check else done}: {path}")
+    if check and changed:
+        print(f"run `{command}` to update them", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,13 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             stale.append(path)
             if not args.check:
                 write_notebook(nb, path)
-    verb = "not current" if args.check else "stamped"
-    for path in stale:
-        print(f"{verb}: {path}")
-    if args.check and stale:
-        print("run `python -m utils.colab` to stamp them", file=sys.stderr)
-        return 1
-    return 0
+    return report(stale, check=args.check, done="stamped", command="python -m utils.colab")
 
 
 if __name__ == "__main__":

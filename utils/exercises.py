@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import argparse
 import copy
-import sys
 from pathlib import Path
 
 import nbformat
 
-from utils.colab import REPO_ROOT, find_notebooks, read_notebook, stamp_notebook
+from utils.colab import (
+    REPO_ROOT,
+    find_notebooks,
+    notebook_text,
+    read_notebook,
+    report,
+    stamp_notebook,
+)
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -86,19 +92,13 @@ def main(argv: list[str] | None = None) -> int:
     stale = []
     for solution_path in args.paths or solution_notebooks():
         target = student_path(solution_path)
-        expected = nbformat.writes(make_student_notebook(read_notebook(solution_path), solution_path)) + "\n"
+        expected = notebook_text(make_student_notebook(read_notebook(solution_path), solution_path))
         if not target.exists() or target.read_text(encoding="utf-8") != expected:
             stale.append(target)
             if not args.check:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(expected, encoding="utf-8")
-    verb = "stale" if args.check else "wrote"
-    for path in stale:
-        print(f"{verb}: {path}")
-    if args.check and stale:
-        print("run `python -m utils.exercises` to regenerate them", file=sys.stderr)
-        return 1
-    return 0
+    return report(stale, check=args.check, done="wrote", command="python -m utils.exercises")
 
 
 if __name__ == "__main__":
