@@ -148,6 +148,38 @@ def expect(condition: bool, explanation: str) -> None:
         raise ExerciseError(explanation)
 
 
+def fresh_generator(seed: int | None = None) -> torch.Generator:
+    """In a check function: a private random generator for fresh inputs.
+
+    Seeded from torch's global generator (or from ``seed``), so every call gets new
+    inputs (a hard-coded answer cannot pass) while a seeded notebook gets the same
+    inputs on every run.
+    """
+    seed = int(torch.randint(0, 2**31 - 1, ()).item()) if seed is None else seed
+    return torch.Generator().manual_seed(seed)
+
+
+def call_answer(function, *args, what: str, explain_crashes: bool = False, hint: str = "", **kwargs):
+    """In a check function: call the learner's ``function(*args, **kwargs)`` and return its result.
+
+    If ``function`` is not callable, or still raises the exercise's NotImplementedError,
+    the learner gets one short ExerciseError saying so (``what`` names the answer),
+    rather than two chained tracebacks. With ``explain_crashes=True`` any other
+    exception (a shape mismatch, a typo) is also turned into an explanation, plus ``hint``.
+    """
+    expect(callable(function), "pass the function itself (or the class, where a model is asked for), "
+                               f"e.g. `check(my_function)`, not a {type(function).__name__}")
+    try:
+        return function(*args, **kwargs)
+    except NotImplementedError:
+        problem = f"{what} still raises NotImplementedError: replace that line with your code first."
+    except Exception as error:
+        if not explain_crashes:
+            raise
+        problem = f"{what} raised {type(error).__name__}: {error}" + (f" Hint: {hint}" if hint else "")
+    expect(False, problem)  # outside the except blocks, so the learner sees one short error
+
+
 def passed(message: str = "") -> bool:
     """In a check function: say the answer is right. Returns True."""
     print("✅ Correct!" + (f" {message}" if message else ""))

@@ -13,7 +13,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from utils.checks import expect, passed
+from utils.checks import call_answer, expect, fresh_generator, passed
 
 __all__ = [
     "check_tanh",
@@ -30,23 +30,6 @@ RTOL, ATOL = 1e-9, 1e-12
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-def _generator(seed: int | None = None) -> torch.Generator:
-    """A private random generator for one check, seeded from torch's global generator: fresh
-    inputs on every call, and the same ones on every run of a seeded notebook."""
-    seed = int(torch.randint(0, 2**31 - 1, ()).item()) if seed is None else seed
-    return torch.Generator().manual_seed(seed)
-
-
-def _call(function, *args, what: str):
-    expect(callable(function), f"pass the function itself, e.g. `check(my_function)`, not {type(function).__name__}")
-    try:
-        return function(*args)
-    except NotImplementedError:
-        pass  # explained below, outside the except block, so the learner sees one short error, not two
-    expect(False, f"{what} still raises NotImplementedError: replace that line with your code first.")
-    raise AssertionError("unreachable")
-
 
 def _result(value, what: str, shape: tuple[int, ...]) -> torch.Tensor:
     """The learner's result as a float64 CPU tensor of the given shape, or a clear explanation.
@@ -86,8 +69,8 @@ def _autograd_derivative(function, z: torch.Tensor) -> torch.Tensor:
 
 def check_tanh(tanh) -> bool:
     """``tanh(z)`` equals torch.tanh element by element (float64, tight tolerance)."""
-    z = _points(_generator())
-    output, dtype = _result(_call(tanh, z.clone(), what="tanh"), "tanh", tuple(z.shape))
+    z = _points(fresh_generator())
+    output, dtype = _result(call_answer(tanh, z.clone(), what="tanh"), "tanh", tuple(z.shape))
     same = partial(_close, output, dtype=dtype)  # same(other): is the answer equal to other?
     expected = torch.tanh(z)
     if same(expected):
@@ -104,8 +87,8 @@ def check_tanh(tanh) -> bool:
 
 def check_tanh_derivative(tanh_derivative) -> bool:
     """``tanh_derivative(z)`` equals autograd's derivative of torch.tanh at every point."""
-    z = _points(_generator())
-    output, dtype = _result(_call(tanh_derivative, z.clone(), what="tanh_derivative"), "tanh_derivative", tuple(z.shape))
+    z = _points(fresh_generator())
+    output, dtype = _result(call_answer(tanh_derivative, z.clone(), what="tanh_derivative"), "tanh_derivative", tuple(z.shape))
     same = partial(_close, output, dtype=dtype)  # same(other): is the answer equal to other?
     expected = _autograd_derivative(torch.tanh, z)
     if same(expected):
@@ -135,10 +118,10 @@ def _slopes(generator: torch.Generator) -> list[float]:
 
 def check_leaky_relu(leaky_relu) -> bool:
     """``leaky_relu(z, negative_slope)`` equals torch.nn.functional.leaky_relu for several slopes."""
-    generator = _generator()
+    generator = fresh_generator()
     z = _points(generator)
     for slope in _slopes(generator):
-        output, dtype = _result(_call(leaky_relu, z.clone(), slope, what="leaky_relu"), "leaky_relu", tuple(z.shape))
+        output, dtype = _result(call_answer(leaky_relu, z.clone(), slope, what="leaky_relu"), "leaky_relu", tuple(z.shape))
         same = partial(_close, output, dtype=dtype)  # same(other): is the answer equal to other?
         expected = torch.nn.functional.leaky_relu(z, negative_slope=slope)
         if same(expected):
@@ -160,10 +143,10 @@ def check_leaky_relu(leaky_relu) -> bool:
 def check_leaky_relu_derivative(leaky_relu_derivative) -> bool:
     """``leaky_relu_derivative(z, negative_slope)`` equals autograd's derivative of F.leaky_relu,
     including PyTorch's choice at z = 0 (the negative side's slope)."""
-    generator = _generator()
+    generator = fresh_generator()
     z = _points(generator)
     for slope in _slopes(generator):
-        result = _call(leaky_relu_derivative, z.clone(), slope, what="leaky_relu_derivative")
+        result = call_answer(leaky_relu_derivative, z.clone(), slope, what="leaky_relu_derivative")
         output, dtype = _result(result, "leaky_relu_derivative", tuple(z.shape))
         same = partial(_close, output, dtype=dtype)  # same(other): is the answer equal to other?
         expected = _autograd_derivative(lambda v, s=slope: torch.nn.functional.leaky_relu(v, negative_slope=s), z)
@@ -220,8 +203,8 @@ def _planted_layer(generator: torch.Generator, fan_in: int = 12, examples: int =
 def check_dead_fraction(dead_fraction) -> bool:
     """``dead_fraction(layer, inputs)`` returns the fraction of the layer's units whose
     pre-activation ``layer(inputs)`` is <= 0 for every example (a number between 0 and 1)."""
-    layer, inputs = _planted_layer(_generator())
-    result = _call(dead_fraction, layer, inputs.clone(), what="dead_fraction")
+    layer, inputs = _planted_layer(fresh_generator())
+    result = call_answer(dead_fraction, layer, inputs.clone(), what="dead_fraction")
     expect(isinstance(result, (int, float, torch.Tensor)) and not isinstance(result, bool),
            f"dead_fraction should return a number, got {type(result).__name__}.")
     if isinstance(result, torch.Tensor):
@@ -263,7 +246,7 @@ def check_steepest_point(steepest_point) -> bool:
     """``steepest_point(function, z)`` returns ``(z_at_max, max_slope)``: where on the 1-D grid z
     the element-wise ``function`` is steepest, and its slope there. Tested on scaled and shifted
     sigmoids and tanhs, whose answers are known: a·c/4 (sigmoid) or a·c (tanh) at z = b."""
-    generator = _generator()
+    generator = fresh_generator()
     z = torch.linspace(-6, 6, 12001, dtype=torch.float64)  # step 0.001
     step = (z[1] - z[0]).item()
     cases = []
@@ -274,7 +257,7 @@ def check_steepest_point(steepest_point) -> bool:
         base = torch.sigmoid if kind == "sigmoid" else torch.tanh
         cases.append((f"{c:.2f}·{kind}({a:.2f}·(z − {b:+.3f}))", lambda v, a=a, b=b, c=c, f=base: c * f(a * (v - b)), b, a * c * top))
     for description, function, where, slope in cases:
-        result = _call(steepest_point, function, z.clone(), what="steepest_point")
+        result = call_answer(steepest_point, function, z.clone(), what="steepest_point")
         expect(isinstance(result, (tuple, list)) and len(result) == 2,
                "steepest_point should return two numbers: `return z_at_max, max_slope`.")
         z_at_max, max_slope = (float(v.item()) if isinstance(v, torch.Tensor) else float(v) for v in result)
@@ -307,12 +290,12 @@ def _chain_gradient(activation, z: torch.Tensor, num_layers: int) -> torch.Tenso
 def check_chain_gradient(chain_gradient) -> bool:
     """``chain_gradient(activation, z, num_layers)`` returns d/dz of activation applied
     ``num_layers`` times, f(f(...f(z))), at every point of z, with the shape of z."""
-    generator = _generator()
+    generator = fresh_generator()
     z = torch.randn(50, generator=generator, dtype=torch.float64) * 2
     num_layers = int(torch.randint(3, 9, (), generator=generator))
     for name, activation in (("torch.sigmoid", torch.sigmoid), ("torch.tanh", torch.tanh),
                              ("a scaled sigmoid", lambda v: 3 * torch.sigmoid(v) - 1)):
-        result = _call(chain_gradient, activation, z.clone(), num_layers, what="chain_gradient")
+        result = call_answer(chain_gradient, activation, z.clone(), num_layers, what="chain_gradient")
         output, dtype = _result(result, "chain_gradient", tuple(z.shape))
         same = partial(_close, output, dtype=dtype)  # same(other): is the answer equal to other?
         expected = _chain_gradient(activation, z, num_layers)

@@ -12,7 +12,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from utils.checks import expect, gradient_check, passed, relative_error
+from utils.checks import (
+    call_answer,
+    expect,
+    fresh_generator,
+    gradient_check,
+    passed,
+    relative_error,
+)
 
 __all__ = [
     "check_count_parameters",
@@ -30,27 +37,13 @@ GRADIENT_TOLERANCE = 1e-6
 
 # --- helpers -----------------------------------------------------------------------------------
 
-def _generator() -> torch.Generator:
-    """A private random generator for one check, seeded from torch's global generator: fresh
-    inputs on every call, and the same ones on every run of a seeded notebook."""
-    return torch.Generator().manual_seed(int(torch.randint(0, 2**31 - 1, ()).item()))
+def _call_explained(function, *args, what: str, hint: str = ""):
+    """Like call_answer, and a crash (say, a shape mismatch) is explained instead of a long traceback."""
+    return call_answer(function, *args, what=what, hint=hint, explain_crashes=True)
 
 
 def _randn(*shape, generator) -> torch.Tensor:
     return torch.randn(*shape, generator=generator, dtype=torch.float64)
-
-
-def _call(function, *args, what: str, hint: str = ""):
-    """Call the learner's function; turn NotImplementedError and crashes into an explanation."""
-    expect(callable(function), f"pass the function itself, e.g. `check(my_function)`, not {type(function).__name__}")
-    try:
-        return function(*args)
-    except NotImplementedError:
-        problem = f"{what} still raises NotImplementedError: replace that line with your code first."
-    except Exception as error:  # a shape mismatch, a typo, ...: explain it instead of a long traceback
-        problem = f"{what} raised {type(error).__name__}: {error}" + (f" Hint: {hint}" if hint else "")
-    expect(False, problem)
-    raise AssertionError("unreachable")
 
 
 def _as_tensor(value, what: str) -> torch.Tensor:
@@ -96,13 +89,13 @@ def _count_parameters(layer_sizes) -> int:
 def check_count_parameters(count_parameters) -> bool:
     """``count_parameters(layer_sizes)`` is the number of weights and biases of a fully connected
     MLP with these layer widths (input first, output last), as PyTorch's ``nn.Linear`` layers count them."""
-    generator = _generator()
+    generator = fresh_generator()
     cases = [[2, 16, 16, 2], [784, 128, 10]]
     for _ in range(4):
         depth = int(torch.randint(2, 6, (), generator=generator))
         cases.append(torch.randint(1, 60, (depth,), generator=generator).tolist())
     for layer_sizes in cases:
-        answer = _call(count_parameters, list(layer_sizes), what="count_parameters")
+        answer = _call_explained(count_parameters, list(layer_sizes), what="count_parameters")
         expect(isinstance(answer, int) or (isinstance(answer, torch.Tensor) and answer.numel() == 1),
                f"count_parameters should return a whole number (an int), got {type(answer).__name__}: {answer!r}")
         answer = int(answer)
@@ -131,11 +124,11 @@ def check_count_parameters(count_parameters) -> bool:
 
 def check_linear_forward(linear_forward) -> bool:
     """``linear_forward(X [N, fan_in], W [fan_in, fan_out], b [fan_out])`` returns ``X @ W + b``, [N, fan_out]."""
-    generator = _generator()
+    generator = fresh_generator()
     num_examples, fan_in, fan_out = 7, 3, 5  # all different, so that a transposed matrix cannot go unnoticed
     X, W, b = _randn(num_examples, fan_in, generator=generator), _randn(fan_in, fan_out, generator=generator), \
         _randn(fan_out, generator=generator)
-    output = _call(linear_forward, X.clone(), W.clone(), b.clone(), what="linear_forward",
+    output = _call_explained(linear_forward, X.clone(), W.clone(), b.clone(), what="linear_forward",
                    hint=f"X is [N, fan_in] = {tuple(X.shape)} and W is [fan_in, fan_out] = {tuple(W.shape)}, "
                         "so `X @ W` is [N, fan_out]: one row per example, one column per unit.")
     output = _as_tensor(output, "the output of linear_forward")
@@ -158,11 +151,11 @@ def check_linear_forward(linear_forward) -> bool:
 def check_softmax_cross_entropy_grad(softmax_cross_entropy_grad) -> bool:
     """``softmax_cross_entropy_grad(logits [N, C], labels [N])`` is the gradient of the MEAN
     cross-entropy ``F.cross_entropy(logits, labels)`` with respect to the logits: (P − Y) / N."""
-    generator = _generator()
+    generator = fresh_generator()
     num_examples, num_classes = 8, 3
     logits = 2 * _randn(num_examples, num_classes, generator=generator)
     labels = _labels(num_examples, num_classes, generator)
-    output = _call(softmax_cross_entropy_grad, logits.clone(), labels.clone(), what="softmax_cross_entropy_grad",
+    output = _call_explained(softmax_cross_entropy_grad, logits.clone(), labels.clone(), what="softmax_cross_entropy_grad",
                    hint="labels are class numbers; `F.one_hot(labels, num_classes)` turns them into the one-hot matrix Y.")
     output = _as_tensor(output, "the gradient")
     _expect_shape(output, tuple(logits.shape), "the gradient of the loss with respect to the logits",
@@ -195,12 +188,12 @@ def check_softmax_cross_entropy_grad(softmax_cross_entropy_grad) -> bool:
 def check_linear_backward(linear_backward) -> bool:
     """``linear_backward(grad_Z [N, fan_out], X [N, fan_in], W [fan_in, fan_out])`` returns
     ``(grad_X, grad_W, grad_b)`` for Z = X @ W + b: (grad_Z @ W.T, X.T @ grad_Z, grad_Z summed over rows)."""
-    generator = _generator()
+    generator = fresh_generator()
     num_examples, fan_in, fan_out = 6, 4, 3
     X, W, b = _randn(num_examples, fan_in, generator=generator), _randn(fan_in, fan_out, generator=generator), \
         _randn(fan_out, generator=generator)
     grad_Z = _randn(num_examples, fan_out, generator=generator)
-    result = _call(linear_backward, grad_Z.clone(), X.clone(), W.clone(), what="linear_backward",
+    result = _call_explained(linear_backward, grad_Z.clone(), X.clone(), W.clone(), what="linear_backward",
                    hint=f"match the shapes: grad_Z is [N, fan_out] = {tuple(grad_Z.shape)}, X is [N, fan_in] = "
                         f"{tuple(X.shape)}, W is [fan_in, fan_out] = {tuple(W.shape)}; transpose one of them so "
                         "the inner sizes agree.")
@@ -234,7 +227,7 @@ def check_linear_backward(linear_backward) -> bool:
 def check_one_hidden_layer_gradients(one_hidden_layer_gradients) -> bool:
     """``one_hidden_layer_gradients(X, labels, W1, b1, W2, b2)`` returns ``(grad_W1, grad_b1, grad_W2, grad_b2)``,
     the gradients of ``F.cross_entropy(tanh(X @ W1 + b1) @ W2 + b2, labels)``."""
-    generator = _generator()
+    generator = fresh_generator()
     num_examples, num_inputs, num_hidden, num_classes = 10, 3, 5, 4
     X = _randn(num_examples, num_inputs, generator=generator)
     labels = _labels(num_examples, num_classes, generator)
@@ -242,7 +235,7 @@ def check_one_hidden_layer_gradients(one_hidden_layer_gradients) -> bool:
     W2, b2 = _randn(num_hidden, num_classes, generator=generator), 0.5 * _randn(num_classes, generator=generator)
     parameters = (W1, b1, W2, b2)
     names = ("grad_W1", "grad_b1", "grad_W2", "grad_b2")
-    result = _call(one_hidden_layer_gradients, X.clone(), labels.clone(), *(p.clone() for p in parameters),
+    result = _call_explained(one_hidden_layer_gradients, X.clone(), labels.clone(), *(p.clone() for p in parameters),
                    what="one_hidden_layer_gradients",
                    hint="print the shape of every tensor as you go: each gradient has the shape of its variable.")
     expect(isinstance(result, (tuple, list)) and len(result) == 4,
@@ -314,7 +307,7 @@ def _forward_difference(f, x: torch.Tensor, eps: float) -> torch.Tensor:
 def check_central_difference(central_difference) -> bool:
     """``central_difference(f, x, eps)`` returns, for every element x_i of ``x`` (any shape),
     (f(x + eps·e_i) − f(x − eps·e_i)) / (2·eps), as a tensor shaped like ``x``; ``x`` is left as it was."""
-    generator = _generator()
+    generator = fresh_generator()
     frequency, weight = 0.5 + torch.rand(3, 4, generator=generator, dtype=torch.float64), _randn(3, 4, generator=generator)
 
     def f(x):  # a smooth function whose curvature is different in every coordinate
@@ -323,7 +316,7 @@ def check_central_difference(central_difference) -> bool:
     x = _randn(3, 4, generator=generator)
     x_before = x.clone()
     eps = 1e-2  # a large step, so that the central and the one-sided formulas differ clearly
-    output = _call(central_difference, f, x, eps, what="central_difference",
+    output = _call_explained(central_difference, f, x, eps, what="central_difference",
                    hint="x may have any shape: loop over `x.view(-1)` (or `x.flatten()` indices) to visit every element.")
     expect(torch.equal(x, x_before),
            "central_difference changed x: after nudging an element by ±eps, put its original value back "
@@ -353,11 +346,11 @@ def check_central_difference(central_difference) -> bool:
 def check_your_gradient(my_function, my_gradient) -> bool:
     """``my_function(x)`` is a scalar function of a float64 vector ``x`` (defined for every real x, and not
     linear); ``my_gradient(x)`` is its hand-derived gradient. Checked against central differences at random points."""
-    generator = _generator()
+    generator = fresh_generator()
     points = [_randn(6, generator=generator) for _ in range(3)]
     gradients = []
     for x in points:
-        value = _call(my_function, x.clone(), what="my_function")
+        value = _call_explained(my_function, x.clone(), what="my_function")
         expect(isinstance(value, torch.Tensor) and value.numel() == 1,
                f"my_function should return a scalar tensor (one number), got "
                f"{tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__}. "
@@ -365,7 +358,7 @@ def check_your_gradient(my_function, my_gradient) -> bool:
         expect(bool(torch.isfinite(value).all()),
                f"my_function returned {value.item()} at x = {[round(v, 3) for v in x.tolist()]}. Choose a function "
                "defined for every real x (e.g. avoid log(x) and sqrt(x) of negative numbers; log(1 + x**2) is fine).")
-        grad = _call(my_gradient, x.clone(), what="my_gradient")
+        grad = _call_explained(my_gradient, x.clone(), what="my_gradient")
         grad = _as_tensor(grad, "my_gradient(x)")
         _expect_shape(grad, tuple(x.shape), f"for x of shape {tuple(x.shape)}, my_gradient(x)",
                       "one partial derivative per element of x.")

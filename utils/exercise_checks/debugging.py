@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from utils.checks import expect, passed
+from utils.checks import call_answer, expect, fresh_generator, passed
 
 __all__ = [
     "check_expected_initial_loss",
@@ -26,23 +26,6 @@ __all__ = [
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-def _generator(seed: int | None = None) -> torch.Generator:
-    """A private random generator for one check, seeded from torch's global generator: fresh
-    inputs on every call, and the same ones on every run of a seeded notebook."""
-    seed = int(torch.randint(0, 2**31 - 1, ()).item()) if seed is None else seed
-    return torch.Generator().manual_seed(seed)
-
-
-def _call(function, *args, what: str, **kwargs):
-    expect(callable(function), f"pass the function itself, e.g. `check(my_function)`, not {type(function).__name__}")
-    try:
-        return function(*args, **kwargs)
-    except NotImplementedError:
-        pass  # explained below, outside the except block, so the learner sees one short error, not two
-    expect(False, f"{what} still raises NotImplementedError: replace that line with your code first.")
-    raise AssertionError("unreachable")
-
 
 def _as_float(value, what: str) -> float:
     if isinstance(value, torch.Tensor):
@@ -93,10 +76,10 @@ def _random_batch(generator: torch.Generator, num_examples: int, num_features: i
 
 def check_expected_initial_loss(expected_initial_loss) -> bool:
     """``expected_initial_loss(num_classes)`` returns ln C, the cross-entropy of a uniform guess."""
-    generator = _generator()
+    generator = fresh_generator()
     class_counts = [2, 10, 3, 100] + torch.randint(4, 2000, (3,), generator=generator).tolist()
     for num_classes in class_counts:
-        value = _as_float(_call(expected_initial_loss, num_classes, what="expected_initial_loss"),
+        value = _as_float(call_answer(expected_initial_loss, num_classes, what="expected_initial_loss"),
                           "expected_initial_loss(num_classes)")
         expected = math.log(num_classes)
         if math.isclose(value, expected, rel_tol=1e-5):
@@ -124,7 +107,7 @@ def check_can_overfit(can_overfit) -> bool:
     """``can_overfit(model, images, labels, steps=200, lr=1e-2, threshold=0.05)`` trains ``model``
     with Adam on that one batch and returns True (a Python bool) when the last loss is below
     ``threshold``. A healthy model passes; a model with a softmax before the loss does not."""
-    generator = _generator()
+    generator = fresh_generator()
     num_classes, num_features = 5, 12
     inputs, labels = _random_batch(generator, 16, num_features, num_classes)
     cases = [
@@ -133,7 +116,7 @@ def check_can_overfit(can_overfit) -> bool:
     ]
     for name, model, should_pass in cases:
         before = [p.detach().clone() for p in model.parameters()]
-        result = _call(can_overfit, model, inputs.clone(), labels.clone(), steps=200, lr=1e-2, threshold=0.05,
+        result = call_answer(can_overfit, model, inputs.clone(), labels.clone(), steps=200, lr=1e-2, threshold=0.05,
                        what="can_overfit")
         if isinstance(result, torch.Tensor) and result.numel() == 1 and result.dtype == torch.bool:
             expect(False, "can_overfit returned a tensor; return a Python bool: `return loss.item() < threshold` "
@@ -162,7 +145,7 @@ def _reference_gradient_norms(model: nn.Module) -> dict[str, float]:
 def check_gradient_norms(gradient_norms) -> bool:
     """``gradient_norms(model)`` returns ``{parameter name: L2 norm of its .grad}`` as Python floats,
     for every parameter of ``model.named_parameters()``; 0.0 where ``.grad`` is None."""
-    generator = _generator()
+    generator = fresh_generator()
     num_classes, num_features = 4, 10
     inputs, labels = _random_batch(generator, 32, num_features, num_classes)
     sizes = [num_features, 24, 16, num_classes]
@@ -173,7 +156,7 @@ def check_gradient_norms(gradient_norms) -> bool:
         expected = _reference_gradient_norms(model)
         grads_before = {n: (None if p.grad is None else p.grad.clone()) for n, p in model.named_parameters()}
         try:
-            result = _call(gradient_norms, model, what="gradient_norms")
+            result = call_answer(gradient_norms, model, what="gradient_norms")
         except (AttributeError, TypeError) as error:
             if any(p.grad is None for p in model.parameters()):
                 expect(False, f"gradient_norms failed on {name} ({type(error).__name__}: {error}). Some parameters "
@@ -248,7 +231,7 @@ def _run_steps(step_fn, model, batches, lr, *, what=None):
         if what is None:
             returned.append(step_fn(model, optimizer, images.clone(), labels.clone()))
         else:
-            returned.append(_call(step_fn, model, optimizer, images.clone(), labels.clone(), what=what))
+            returned.append(call_answer(step_fn, model, optimizer, images.clone(), labels.clone(), what=what))
         snapshots.append(torch.cat([p.detach().reshape(-1).clone() for p in model.parameters()]))
     return returned, snapshots
 
@@ -257,7 +240,7 @@ def check_train_step(train_step) -> bool:
     """``train_step(model, optimizer, images, labels)`` does one correct step of training with
     cross-entropy on logits (zero the gradients, forward, loss, backward, step) and returns the loss
     as a Python float. Checked over three steps against a reference, on a fresh random model."""
-    generator = _generator()
+    generator = fresh_generator()
     num_classes, num_features = 5, 12
     model = _random_mlp(generator, [num_features, 20, num_classes])
     batches = [_random_batch(generator, 16, num_features, num_classes) for _ in range(3)]
@@ -322,10 +305,10 @@ def _range_test_curve(generator: torch.Generator, *, blow_up: str) -> tuple[list
 def check_suggest_lr(suggest_lr) -> bool:
     """``suggest_lr(learning_rates, losses)`` returns the learning rate at the lowest finite loss,
     divided by 10. Checked on random range-test curves, some ending in inf or nan."""
-    generator = _generator()
+    generator = fresh_generator()
     for blow_up in ("none", "nan", "inf"):
         lrs, losses = _range_test_curve(generator, blow_up=blow_up)
-        value = _as_float(_call(suggest_lr, list(lrs), list(losses), what="suggest_lr"), "suggest_lr(...)")
+        value = _as_float(call_answer(suggest_lr, list(lrs), list(losses), what="suggest_lr"), "suggest_lr(...)")
         want = _reference_suggest_lr(lrs, losses)
         if math.isclose(value, want, rel_tol=1e-6):
             continue

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from utils.checks import expect, passed
+from utils.checks import call_answer, expect, fresh_generator, passed
 
 __all__ = [
     "check_sgd_step",
@@ -51,24 +51,8 @@ def _adam_update(param, grad, m, v, step, lr, beta1, beta2, eps, *, correct_m=Tr
 
 # --- helpers -----------------------------------------------------------------------------------
 
-def _generator() -> torch.Generator:
-    """A private random generator for one check, seeded from torch's global generator: fresh
-    inputs on every call, and the same ones on every run of a seeded notebook."""
-    return torch.Generator().manual_seed(int(torch.randint(0, 2**31 - 1, ()).item()))
-
-
 def _uniform(generator: torch.Generator, low: float, high: float) -> float:
     return low + (high - low) * torch.rand((), generator=generator).item()
-
-
-def _call(function, *args, what: str):
-    expect(callable(function), f"pass the function itself, e.g. `check(my_function)`, not {type(function).__name__}")
-    try:
-        return function(*args)
-    except NotImplementedError:
-        pass  # explained below, outside the except block, so the learner sees one short error, not two
-    expect(False, f"{what} still raises NotImplementedError: replace that line with your code first.")
-    raise AssertionError("unreachable")
 
 
 def _to_tensor(value, what: str) -> torch.Tensor:
@@ -112,14 +96,14 @@ def _pair_or_triple(result, size: int, names: str) -> tuple:
 def check_sgd_step(sgd_step) -> bool:
     """``sgd_step(theta [d], batch_inputs [B, d], batch_targets [B], learning_rate)`` returns the
     new θ after one gradient step on the loss ½·mean((X θ − y)²) over the batch."""
-    generator = _generator()
+    generator = fresh_generator()
     num_parameters = 5
     for batch_size in (1, 7, 32):
         theta = torch.randn(num_parameters, generator=generator)
         inputs = torch.randn(batch_size, num_parameters, generator=generator)
         targets = torch.randn(batch_size, generator=generator)
         learning_rate = _uniform(generator, 0.05, 0.5)
-        result = _call(sgd_step, theta.clone(), inputs.clone(), targets.clone(), learning_rate, what="sgd_step")
+        result = call_answer(sgd_step, theta.clone(), inputs.clone(), targets.clone(), learning_rate, what="sgd_step")
         new_theta = _tensor_result(result, (num_parameters,), "sgd_step's result (the new θ)")
         t, x, y = theta.double(), inputs.double(), targets.double()
         expected = _sgd_step(t, x, y, learning_rate)
@@ -151,11 +135,11 @@ def check_sgd_step(sgd_step) -> bool:
 def check_momentum_update(momentum_update) -> bool:
     """``momentum_update(param, grad, velocity, lr, momentum)`` returns ``(new_param, new_velocity)``
     in PyTorch's convention: v ← μ v + g, then θ ← θ − η v."""
-    generator = _generator()
+    generator = fresh_generator()
     lr, momentum = _uniform(generator, 0.01, 0.2), _uniform(generator, 0.5, 0.95)
     shape = (4,)
     param, grad, velocity = (torch.randn(shape, generator=generator) for _ in range(3))
-    result = _call(momentum_update, param.clone(), grad.clone(), velocity.clone(), lr, momentum, what="momentum_update")
+    result = call_answer(momentum_update, param.clone(), grad.clone(), velocity.clone(), lr, momentum, what="momentum_update")
     new_param, new_velocity = _pair_or_triple(result, 2, "new_param, new_velocity")
     new_param = _tensor_result(new_param, shape, "new_param")
     new_velocity = _tensor_result(new_velocity, shape, "new_velocity")
@@ -189,7 +173,7 @@ def check_momentum_update(momentum_update) -> bool:
     velocity = torch.zeros_like(param)
     for step in range(1, 26):
         grad = torch.randn(3, 2, generator=generator)
-        result = _call(momentum_update, param, grad.clone(), velocity, lr, momentum, what="momentum_update")
+        result = call_answer(momentum_update, param, grad.clone(), velocity, lr, momentum, what="momentum_update")
         param, velocity = _pair_or_triple(result, 2, "new_param, new_velocity")
         reference.grad = grad
         torch_optimizer.step()
@@ -206,7 +190,7 @@ def check_momentum_update(momentum_update) -> bool:
 def check_bias_correction(bias_correction) -> bool:
     """``bias_correction(running_mean, beta, step)`` returns running_mean / (1 − beta**step)
     (step counts from 1): the running mean of a constant series comes back as that constant."""
-    generator = _generator()
+    generator = fresh_generator()
     for beta in (0.9, 0.999, _uniform(generator, 0.5, 0.99)):
         constant = torch.randn(3, generator=generator)
         running_mean = torch.zeros(3)
@@ -214,7 +198,7 @@ def check_bias_correction(bias_correction) -> bool:
             running_mean = beta * running_mean + (1 - beta) * constant
             if step not in (1, 2, 5, 40):
                 continue
-            result = _call(bias_correction, running_mean.clone(), beta, step, what="bias_correction")
+            result = call_answer(bias_correction, running_mean.clone(), beta, step, what="bias_correction")
             corrected = _to_tensor(result, "bias_correction's result")
             expect(tuple(corrected.shape) == (3,), "bias_correction should return a tensor with the shape of "
                                                    f"running_mean, (3,), got {tuple(corrected.shape)}.")
@@ -242,7 +226,7 @@ def check_bias_correction(bias_correction) -> bool:
 def check_adam_update(adam_update) -> bool:
     """``adam_update(param, grad, m, v, step, lr, beta1, beta2, eps)`` returns ``(new_param, new_m, new_v)``:
     one step of Adam with bias correction; ``step`` counts from 1."""
-    generator = _generator()
+    generator = fresh_generator()
     lr = _uniform(generator, 0.01, 0.1)
     beta1, beta2, eps = _uniform(generator, 0.8, 0.95), _uniform(generator, 0.99, 0.9995), 1e-8
     cases = {
@@ -253,7 +237,7 @@ def check_adam_update(adam_update) -> bool:
     }
     for case, (grad, m, v, step) in cases.items():
         param = torch.randn(5, generator=generator)
-        result = _call(adam_update, param.clone(), grad.clone(), m.clone(), v.clone(), step, lr, beta1, beta2, eps,
+        result = call_answer(adam_update, param.clone(), grad.clone(), m.clone(), v.clone(), step, lr, beta1, beta2, eps,
                        what="adam_update")
         new_param, new_m, new_v = _pair_or_triple(result, 3, "new_param, new_m, new_v")
         new_param = _tensor_result(new_param, (5,), "new_param")
@@ -300,7 +284,7 @@ def check_adam_update(adam_update) -> bool:
     m, v = torch.zeros_like(param), torch.zeros_like(param)
     for step in range(1, 31):
         grad = torch.randn(3, 2, generator=generator)
-        result = _call(adam_update, param, grad.clone(), m, v, step, lr, beta1, beta2, eps, what="adam_update")
+        result = call_answer(adam_update, param, grad.clone(), m, v, step, lr, beta1, beta2, eps, what="adam_update")
         param, m, v = _pair_or_triple(result, 3, "new_param, new_m, new_v")
         reference.grad = grad
         torch_optimizer.step()
@@ -326,10 +310,10 @@ def _random_hessian(generator: torch.Generator, size: int) -> tuple[torch.Tensor
 def check_largest_stable_learning_rate(largest_stable_learning_rate) -> bool:
     """``largest_stable_learning_rate(hessian)`` returns 2 / λ_max, the learning rate above which
     gradient descent on the quadratic ½ θᵀHθ diverges (H symmetric positive definite)."""
-    generator = _generator()
+    generator = fresh_generator()
     for size in (2, 5, 8):
         hessian, eigenvalues = _random_hessian(generator, size)
-        result = _call(largest_stable_learning_rate, hessian.clone().float(), what="largest_stable_learning_rate")
+        result = call_answer(largest_stable_learning_rate, hessian.clone().float(), what="largest_stable_learning_rate")
         value = _to_tensor(result, "the learning rate")
         expect(value.numel() == 1, f"return one number (a learning rate), got shape {tuple(value.shape)}.")
         value = value.item()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from utils.checks import expect, passed
+from utils.checks import call_answer, expect, fresh_generator, passed
 
 __all__ = [
     "check_step",
@@ -55,13 +55,6 @@ def _margin(weights, bias, features, labels):
 
 # --- helpers -----------------------------------------------------------------------------------
 
-def _generator(seed: int | None = None) -> torch.Generator:
-    """A private random generator for one check, seeded from torch's global generator: fresh
-    inputs on every call, and the same ones on every run of a seeded notebook."""
-    seed = int(torch.randint(0, 2**31 - 1, ()).item()) if seed is None else seed
-    return torch.Generator().manual_seed(seed)
-
-
 def _to_tensor(value, what: str) -> torch.Tensor:
     """A float64 CPU copy of a tensor, array, list or number; a clear error for anything else."""
     if isinstance(value, torch.Tensor):
@@ -70,16 +63,6 @@ def _to_tensor(value, what: str) -> torch.Tensor:
         return torch.as_tensor(value, dtype=torch.float64)
     except (TypeError, ValueError, RuntimeError):
         expect(False, f"{what} should be a tensor (or a list of numbers), but it is a {type(value).__name__}: {value!r}")
-    raise AssertionError("unreachable")
-
-
-def _call(function, *args, what: str):
-    expect(callable(function), f"pass the function itself, e.g. `check(my_function)`, not {type(function).__name__}")
-    try:
-        return function(*args)
-    except NotImplementedError:
-        pass  # explained below, outside the except block, so the learner sees one short error, not two
-    expect(False, f"{what} still raises NotImplementedError: replace that line with your code first.")
     raise AssertionError("unreachable")
 
 
@@ -102,10 +85,10 @@ def _separable_cloud(generator: torch.Generator, num_points: int = 60, margin: f
 
 def check_step(step) -> bool:
     """``step(z)`` returns 1.0 where z >= 0 and 0.0 elsewhere, element-wise, as floats."""
-    generator = _generator()
+    generator = fresh_generator()
     z = torch.cat([torch.randn(200, generator=generator) * 3, torch.zeros(3), torch.tensor([1e-6, -1e-6, 50.0, -50.0])])
     z = z[torch.randperm(len(z), generator=generator)]
-    output = _call(step, z.clone(), what="step")
+    output = call_answer(step, z.clone(), what="step")
     expect(isinstance(output, torch.Tensor), f"step should return a tensor, got {type(output).__name__}. Hint: `(z >= 0)` is a tensor.")
     expect(output.shape == z.shape, f"step should keep the shape of z: got {tuple(output.shape)} for an input of shape {tuple(z.shape)}.")
     expect(output.dtype != torch.bool, "step returned True/False; the learning rule subtracts predictions from labels, so return floats: add `.float()`.")
@@ -126,7 +109,7 @@ def check_step(step) -> bool:
 
 def check_neuron_output(neuron_output) -> bool:
     """``neuron_output(inputs [N, d], weights [d], bias)`` returns step(inputs @ weights + bias), shape [N]."""
-    generator = _generator()
+    generator = fresh_generator()
     num_examples, num_features = 40, 3
     while True:  # draw until both outputs occur and the bias (and its sign) changes some of them
         inputs = torch.randn(num_examples, num_features, generator=generator)
@@ -136,7 +119,7 @@ def check_neuron_output(neuron_output) -> bool:
         if (0 < expected.sum() < num_examples and not torch.equal(expected, _step(inputs @ weights))
                 and not torch.equal(expected, _step(inputs @ weights - bias))):
             break
-    output = _call(neuron_output, inputs.clone(), weights.clone(), bias.clone(), what="neuron_output")
+    output = call_answer(neuron_output, inputs.clone(), weights.clone(), bias.clone(), what="neuron_output")
     expect(isinstance(output, torch.Tensor), f"neuron_output should return a tensor, got {type(output).__name__}.")
     expect(tuple(output.shape) == (num_examples,),
            f"for {num_examples} examples neuron_output should return shape ({num_examples},), got {tuple(output.shape)}. "
@@ -156,7 +139,7 @@ def check_neuron_output(neuron_output) -> bool:
 
 def check_perceptron_update(perceptron_update) -> bool:
     """``perceptron_update(weights, bias, x, y, learning_rate)`` returns the new ``(weights, bias)``."""
-    generator = _generator()
+    generator = fresh_generator()
     learning_rate = 0.25 + 0.5 * torch.rand((), generator=generator).item()
     for case in ("false negative", "false positive", "correct"):
         for _ in range(100):  # draw until this case comes up
@@ -170,7 +153,7 @@ def check_perceptron_update(perceptron_update) -> bool:
             if y is not None:
                 break
         y = torch.as_tensor(float(y))
-        result = _call(perceptron_update, weights.clone(), bias.clone(), x.clone(), y.clone(), learning_rate,
+        result = call_answer(perceptron_update, weights.clone(), bias.clone(), x.clone(), y.clone(), learning_rate,
                        what="perceptron_update")
         expect(isinstance(result, (tuple, list)) and len(result) == 2,
                "perceptron_update should return two things, `return new_weights, new_bias`.")
@@ -207,9 +190,9 @@ def check_training_loop(train_perceptron) -> bool:
     """``train_perceptron(features, labels, learning_rate, max_epochs)`` returns ``(weights, bias)``
     that classify a linearly separable training set perfectly."""
     for trial in range(3):
-        generator = _generator()
+        generator = fresh_generator()
         features, labels, _, _ = _separable_cloud(generator)
-        result = _call(train_perceptron, features.clone(), labels.clone(), 1.0, 1000, what="train_perceptron")
+        result = call_answer(train_perceptron, features.clone(), labels.clone(), 1.0, 1000, what="train_perceptron")
         expect(isinstance(result, (tuple, list)) and len(result) == 2,
                "train_perceptron should return two things, `return weights, bias`.")
         weights, bias = _to_tensor(result[0], "weights"), _to_tensor(result[1], "bias")
@@ -257,7 +240,7 @@ def check_margin(margin) -> bool:
     """``margin(weights, bias, features, labels)`` returns the signed distance, in the units of the
     features, from the line w·x + b = 0 to the closest example: min_i s_i (w·x_i + b) / ‖w‖ with
     s_i = 2 y_i − 1. It is negative when some example is on the wrong side."""
-    generator = _generator()
+    generator = fresh_generator()
     features, labels, direction, offset = _separable_cloud(generator, margin=0.2)
     scale = 2.0 + torch.rand((), generator=generator).item()  # so that ‖w‖ != 1 and normalising matters
     cases = {
@@ -266,7 +249,7 @@ def check_margin(margin) -> bool:
         "a random line": (torch.randn(2, generator=generator) * 2, torch.randn((), generator=generator)),
     }
     for case, (weights, bias) in cases.items():
-        result = _call(margin, weights.clone(), bias.clone(), features.clone(), labels.clone(), what="margin")
+        result = call_answer(margin, weights.clone(), bias.clone(), features.clone(), labels.clone(), what="margin")
         value = _to_tensor(result, "the margin")
         expect(value.numel() == 1, f"margin should return one number (the smallest distance), got shape {tuple(value.shape)}.")
         value = value.item()
@@ -299,9 +282,9 @@ def check_margin(margin) -> bool:
 # --- exercise 6: XOR with a product feature ----------------------------------------------------
 
 def _verify_product_feature(add_product_feature) -> None:
-    generator = _generator()
+    generator = fresh_generator()
     features = torch.randn(25, 2, generator=generator)
-    output = _call(add_product_feature, features.clone(), what="add_product_feature")
+    output = call_answer(add_product_feature, features.clone(), what="add_product_feature")
     expect(isinstance(output, torch.Tensor), f"add_product_feature should return a tensor, got {type(output).__name__}.")
     expect(tuple(output.shape) == (25, 3),
            f"for 25 examples with 2 features the result should have shape (25, 3), got {tuple(output.shape)}. "

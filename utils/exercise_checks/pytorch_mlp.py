@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from utils.checks import expect, passed
+from utils.checks import call_answer, expect, fresh_generator, passed
 from utils.env import get_device
 
 __all__ = [
@@ -32,25 +32,9 @@ TRAINED_MLP_TARGET = 0.93
 
 # --- helpers -----------------------------------------------------------------------------------
 
-def _generator() -> torch.Generator:
-    """A private random generator for one check, seeded from torch's global generator: fresh
-    inputs on every call, and the same ones on every run of a seeded notebook."""
-    return torch.Generator().manual_seed(int(torch.randint(0, 2**31 - 1, ()).item()))
-
-
 def _randint(generator: torch.Generator, low: int, high: int) -> int:
     """A random int in [low, high]."""
     return int(torch.randint(low, high + 1, (), generator=generator).item())
-
-
-def _call(function, *args, what: str):
-    expect(callable(function), f"pass the function or class itself, e.g. `check({what})`, not a {type(function).__name__}")
-    try:
-        return function(*args)
-    except NotImplementedError:
-        pass  # explained below, outside the except block, so the learner sees one short error, not two
-    expect(False, f"{what} still raises NotImplementedError: replace that line with your code first.")
-    raise AssertionError("unreachable")
 
 
 def _as_number(value, what: str, hint: str) -> float:
@@ -86,7 +70,7 @@ def check_mlp(mlp_class) -> bool:
     """``mlp_class(input_size, hidden_sizes, num_classes)`` is an ``nn.Module`` that flattens images
     ``[B, 1, H, W]`` (H·W = input_size) and applies Linear + ReLU per hidden size, then a Linear
     layer to ``num_classes`` logits."""
-    generator = _generator()
+    generator = fresh_generator()
     height, width = _randint(generator, 3, 6), _randint(generator, 3, 6)
     input_size = height * width
     num_hidden = _randint(generator, 1, 3)
@@ -99,7 +83,7 @@ def check_mlp(mlp_class) -> bool:
 
     expect(not isinstance(mlp_class, nn.Module), "pass the class itself, `check_mlp(MLP)`, not a model made from it: "
                                                  "the check builds its own models with other sizes.")
-    model = _call(mlp_class, input_size, list(hidden_sizes), num_classes, what="MLP")
+    model = call_answer(mlp_class, input_size, list(hidden_sizes), num_classes, what="MLP")
     expect(isinstance(model, nn.Module), f"{described} should be an nn.Module, got a {type(model).__name__}. "
                                          "Hint: `class MLP(nn.Module):` and call `super().__init__()` first.")
     model = model.cpu()
@@ -161,13 +145,13 @@ def check_mlp(mlp_class) -> bool:
 def check_dataset(dataset_class) -> bool:
     """``dataset_class(pixels uint8 [N, H, W], labels int64 [N])``: ``len`` is N, and item i is
     ``(image float32 [1, H, W] in [0, 1], label)`` with image = pixels[i] / 255."""
-    generator = _generator()
+    generator = fresh_generator()
     num_examples, height, width = _randint(generator, 20, 40), _randint(generator, 4, 8), _randint(generator, 4, 8)
     while height == num_examples or width == num_examples:
         num_examples += 1
     pixels = torch.randint(0, 256, (num_examples, height, width), generator=generator, dtype=torch.uint8)
     labels = torch.randint(0, 10, (num_examples,), generator=generator)
-    dataset = _call(dataset_class, pixels.clone(), labels.clone(), what="DigitImages")
+    dataset = call_answer(dataset_class, pixels.clone(), labels.clone(), what="DigitImages")
 
     try:
         length = len(dataset)
@@ -236,7 +220,7 @@ def check_training_step(training_step) -> bool:
     """``training_step(model, images, labels, loss_fn, optimizer)`` puts the model in training
     mode, zeroes the gradients, runs forward, loss and backward, steps the optimiser, and returns
     the batch's loss as a Python number."""
-    generator = _generator()
+    generator = fresh_generator()
     num_features, num_classes, batch_size = _randint(generator, 4, 7), _randint(generator, 3, 5), _randint(generator, 6, 12)
     model = _small_model(generator, num_features, num_classes)
     images = torch.randn(batch_size, num_features, generator=generator)
@@ -268,7 +252,7 @@ def check_training_step(training_step) -> bool:
         loss_after_step = loss_fn(reference(images), labels).item()
 
     student, optimizer = fresh_copy()
-    returned = _call(training_step, student, images.clone(), labels.clone(), loss_fn, optimizer, what="training_step")
+    returned = call_answer(training_step, student, images.clone(), labels.clone(), loss_fn, optimizer, what="training_step")
     after = _parameters(student)
 
     expect(student.training, "the model is still in evaluation mode: start with `model.train()` (after an evaluation "
@@ -311,7 +295,7 @@ class _Probe(nn.Module):
 def check_accuracy_over(accuracy_over) -> bool:
     """``accuracy_over(model, loader)`` returns the fraction of all examples in ``loader`` whose
     arg-max logit is the label (in evaluation mode, without gradients), as a number in [0, 1]."""
-    generator = _generator()
+    generator = fresh_generator()
     device = get_device()
     num_features, num_classes, batch_size = 5, 4, 10
     for _ in range(100):  # draw until the last (short) batch's accuracy differs from the overall one
@@ -331,7 +315,7 @@ def check_accuracy_over(accuracy_over) -> bool:
     probe.train()  # as it would be after training
     loader = DataLoader(TensorDataset(inputs, labels), batch_size=batch_size, num_workers=0)
     try:
-        returned = _call(accuracy_over, probe, loader, what="accuracy_over")
+        returned = call_answer(accuracy_over, probe, loader, what="accuracy_over")
     except RuntimeError as error:
         expect("device" not in str(error), f"the model is on {device} but a batch is not: move each batch there first, "
                                            "`images.to(device)`, `labels.to(device)`.")
