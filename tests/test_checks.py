@@ -233,3 +233,34 @@ def test_passed_prints_and_returns_true(capsys):
     assert capsys.readouterr().out.strip() == "✅ Correct!"
     assert passed("Nice work.") is True
     assert capsys.readouterr().out.strip() == "✅ Correct! Nice work."
+
+
+def test_fresh_generator_is_new_each_call_and_repeatable_after_seeding():
+    from utils.checks import fresh_generator
+
+    torch.manual_seed(0)
+    first, second = fresh_generator(), fresh_generator()
+    a, b = torch.rand(3, generator=first), torch.rand(3, generator=second)
+    assert not torch.equal(a, b)
+    torch.manual_seed(0)
+    assert torch.equal(torch.rand(3, generator=fresh_generator()), a)
+    assert torch.equal(torch.rand(2, generator=fresh_generator(5)), torch.rand(2, generator=fresh_generator(5)))
+
+
+def test_call_answer_explains_unwritten_and_non_callable_answers():
+    from utils.checks import ExerciseError, call_answer
+
+    assert call_answer(lambda x, y=1: x + y, 2, what="add", y=3) == 5
+
+    def unwritten(x):
+        raise NotImplementedError("Your turn")
+
+    with pytest.raises(ExerciseError, match="`add` still raises NotImplementedError") as info:
+        call_answer(unwritten, 1, what="`add`")
+    assert info.value.__context__ is None or isinstance(info.value.__context__, NotImplementedError)
+    with pytest.raises(ExerciseError, match="pass the function itself"):
+        call_answer(3.0, what="add")
+    with pytest.raises(ZeroDivisionError):
+        call_answer(lambda: 1 / 0, what="div")
+    with pytest.raises(ExerciseError, match="div raised ZeroDivisionError.*Hint: check b"):
+        call_answer(lambda: 1 / 0, what="div", explain_crashes=True, hint="check b")
