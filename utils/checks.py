@@ -180,6 +180,17 @@ def call_answer(function, *args, what: str, explain_crashes: bool = False, hint:
     expect(False, problem)  # outside the except blocks, so the learner sees one short error
 
 
+def answer_as_float64(value, what: str) -> torch.Tensor:
+    """In a check function: a float64 CPU copy of the learner's tensor (or array, list,
+    number), or an ExerciseError saying what ``what`` is instead."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", torch.float64)
+    try:
+        return torch.as_tensor(value, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        expect(False, f"{what} should be a tensor (or numbers), but it is a {type(value).__name__}: {value!r}")
+
+
 def passed(message: str = "") -> bool:
     """In a check function: say the answer is right. Returns True."""
     print("✅ Correct!" + (f" {message}" if message else ""))

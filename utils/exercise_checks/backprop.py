@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from utils.checks import (
+    answer_as_float64,
     call_answer,
     expect,
     fresh_generator,
@@ -44,17 +45,6 @@ def _call_explained(function, *args, what: str, hint: str = ""):
 
 def _randn(*shape, generator) -> torch.Tensor:
     return torch.randn(*shape, generator=generator, dtype=torch.float64)
-
-
-def _as_tensor(value, what: str) -> torch.Tensor:
-    """A float64 CPU copy of a tensor (or array, list, number); a clear error for anything else."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu", torch.float64)
-    try:
-        return torch.as_tensor(value, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError):
-        expect(False, f"{what} should be a tensor, but it is a {type(value).__name__}: {value!r}")
-    raise AssertionError("unreachable")
 
 
 def _expect_shape(value: torch.Tensor, shape: tuple, what: str, hint: str = "") -> None:
@@ -131,7 +121,7 @@ def check_linear_forward(linear_forward) -> bool:
     output = _call_explained(linear_forward, X.clone(), W.clone(), b.clone(), what="linear_forward",
                    hint=f"X is [N, fan_in] = {tuple(X.shape)} and W is [fan_in, fan_out] = {tuple(W.shape)}, "
                         "so `X @ W` is [N, fan_out]: one row per example, one column per unit.")
-    output = _as_tensor(output, "the output of linear_forward")
+    output = answer_as_float64(output, "the output of linear_forward")
     _expect_shape(output, (num_examples, fan_out), f"for X of shape {tuple(X.shape)} and W of shape {tuple(W.shape)}, "
                   "the output", "`X @ W + b`: one row per example, one column per output unit.")
     expected = X @ W + b
@@ -157,7 +147,7 @@ def check_softmax_cross_entropy_grad(softmax_cross_entropy_grad) -> bool:
     labels = _labels(num_examples, num_classes, generator)
     output = _call_explained(softmax_cross_entropy_grad, logits.clone(), labels.clone(), what="softmax_cross_entropy_grad",
                    hint="labels are class numbers; `F.one_hot(labels, num_classes)` turns them into the one-hot matrix Y.")
-    output = _as_tensor(output, "the gradient")
+    output = answer_as_float64(output, "the gradient")
     _expect_shape(output, tuple(logits.shape), "the gradient of the loss with respect to the logits",
                   "a gradient always has the shape of the thing it is the gradient of: here [N, C].")
     (expected,) = _autograd(lambda z: F.cross_entropy(z, labels), logits)
@@ -199,7 +189,7 @@ def check_linear_backward(linear_backward) -> bool:
                         "the inner sizes agree.")
     expect(isinstance(result, (tuple, list)) and len(result) == 3,
            "linear_backward should return three things, in this order: `return grad_X, grad_W, grad_b`.")
-    grad_X, grad_W, grad_b = (_as_tensor(value, name) for value, name in zip(result, ("grad_X", "grad_W", "grad_b")))
+    grad_X, grad_W, grad_b = (answer_as_float64(value, name) for value, name in zip(result, ("grad_X", "grad_W", "grad_b")))
     shapes = {"grad_X": tuple(X.shape), "grad_W": tuple(W.shape), "grad_b": tuple(b.shape)}
     got_shapes = [tuple(grad_X.shape), tuple(grad_W.shape), tuple(grad_b.shape)]
     expect(sorted(got_shapes) != sorted(shapes.values()) or got_shapes == list(shapes.values()),
@@ -241,7 +231,7 @@ def check_one_hidden_layer_gradients(one_hidden_layer_gradients) -> bool:
     expect(isinstance(result, (tuple, list)) and len(result) == 4,
            "one_hidden_layer_gradients should return four gradients, in this order: "
            "`return grad_W1, grad_b1, grad_W2, grad_b2`.")
-    grads = [_as_tensor(value, name) for value, name in zip(result, names)]
+    grads = [answer_as_float64(value, name) for value, name in zip(result, names)]
     for grad, parameter, name in zip(grads, parameters, names):
         _expect_shape(grad, tuple(parameter.shape), name, f"{name} has the shape of {name[5:]}.")
 
@@ -321,7 +311,7 @@ def check_central_difference(central_difference) -> bool:
     expect(torch.equal(x, x_before),
            "central_difference changed x: after nudging an element by ±eps, put its original value back "
            "(or work on a copy, `x = x.clone()`).")
-    output = _as_tensor(output, "the numerical gradient")
+    output = answer_as_float64(output, "the numerical gradient")
     _expect_shape(output, tuple(x.shape), f"for x of shape {tuple(x.shape)} the numerical gradient",
                   "one partial derivative per element of x: `grad = torch.zeros_like(x)`.")
     expected = _central_difference(f, x, eps)
@@ -359,7 +349,7 @@ def check_your_gradient(my_function, my_gradient) -> bool:
                f"my_function returned {value.item()} at x = {[round(v, 3) for v in x.tolist()]}. Choose a function "
                "defined for every real x (e.g. avoid log(x) and sqrt(x) of negative numbers; log(1 + x**2) is fine).")
         grad = _call_explained(my_gradient, x.clone(), what="my_gradient")
-        grad = _as_tensor(grad, "my_gradient(x)")
+        grad = answer_as_float64(grad, "my_gradient(x)")
         _expect_shape(grad, tuple(x.shape), f"for x of shape {tuple(x.shape)}, my_gradient(x)",
                       "one partial derivative per element of x.")
         gradients.append(grad)

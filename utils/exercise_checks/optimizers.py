@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from utils.checks import call_answer, expect, fresh_generator, passed
+from utils.checks import answer_as_float64, call_answer, expect, fresh_generator, passed
 
 __all__ = [
     "check_sgd_step",
@@ -56,19 +56,14 @@ def _uniform(generator: torch.Generator, low: float, high: float) -> float:
 
 
 def _to_tensor(value, what: str) -> torch.Tensor:
-    """A float64 CPU copy of a tensor, array, list or number; a clear error for anything else."""
+    """Like ``answer_as_float64``, and a complex result with a zero imaginary part is accepted."""
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu()
         if value.is_complex():
             expect(bool((value.imag.abs() <= 1e-9 * value.real.abs().clamp_min(1.0)).all()),
                    f"{what} is a complex number with a non-zero imaginary part: {value}.")
             value = value.real
-        return value.to(torch.float64)
-    try:
-        return torch.as_tensor(value, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError):
-        expect(False, f"{what} should be a tensor (or a number), but it is a {type(value).__name__}: {value!r}")
-    raise AssertionError("unreachable")
+    return answer_as_float64(value, what)
 
 
 def _close(actual: torch.Tensor, expected: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-6) -> bool:

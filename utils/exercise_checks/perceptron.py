@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from utils.checks import call_answer, expect, fresh_generator, passed
+from utils.checks import answer_as_float64, call_answer, expect, fresh_generator, passed
 
 __all__ = [
     "check_step",
@@ -54,17 +54,6 @@ def _margin(weights, bias, features, labels):
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-def _to_tensor(value, what: str) -> torch.Tensor:
-    """A float64 CPU copy of a tensor, array, list or number; a clear error for anything else."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu", torch.float64)
-    try:
-        return torch.as_tensor(value, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError):
-        expect(False, f"{what} should be a tensor (or a list of numbers), but it is a {type(value).__name__}: {value!r}")
-    raise AssertionError("unreachable")
-
 
 def _separable_cloud(generator: torch.Generator, num_points: int = 60, margin: float = 0.4):
     """Random 2-D points labelled by a random line, keeping only points at least ``margin`` from it.
@@ -157,7 +146,7 @@ def check_perceptron_update(perceptron_update) -> bool:
                        what="perceptron_update")
         expect(isinstance(result, (tuple, list)) and len(result) == 2,
                "perceptron_update should return two things, `return new_weights, new_bias`.")
-        new_weights, new_bias = _to_tensor(result[0], "new_weights"), _to_tensor(result[1], "new_bias")
+        new_weights, new_bias = answer_as_float64(result[0], "new_weights"), answer_as_float64(result[1], "new_bias")
         expect(tuple(new_weights.shape) == (3,), f"new_weights should have the shape of weights (3,), got {tuple(new_weights.shape)}.")
         expect(new_bias.numel() == 1, f"new_bias should be one number, got shape {tuple(new_bias.shape)}.")
         new_bias = new_bias.reshape(())
@@ -195,7 +184,7 @@ def check_training_loop(train_perceptron) -> bool:
         result = call_answer(train_perceptron, features.clone(), labels.clone(), 1.0, 1000, what="train_perceptron")
         expect(isinstance(result, (tuple, list)) and len(result) == 2,
                "train_perceptron should return two things, `return weights, bias`.")
-        weights, bias = _to_tensor(result[0], "weights"), _to_tensor(result[1], "bias")
+        weights, bias = answer_as_float64(result[0], "weights"), answer_as_float64(result[1], "bias")
         expect(tuple(weights.shape) == (2,), f"for 2 features the weights should have shape (2,), got {tuple(weights.shape)}.")
         expect(bias.numel() == 1, f"the bias should be one number, got shape {tuple(bias.shape)}.")
         predictions = _neuron_output(features.double(), weights, bias.reshape(()))
@@ -217,7 +206,7 @@ def check_logic_gate(gate: str, weights, bias) -> bool:
     gate = str(gate).upper()
     expect(gate in GATES and gate != "XOR", f"gate should be one of AND, OR, NAND, NOR; got {gate!r}. "
                                             "(XOR has no answer here: that is the point of the lesson.)")
-    weights, bias = _to_tensor(weights, "weights"), _to_tensor(bias, "bias")
+    weights, bias = answer_as_float64(weights, "weights"), answer_as_float64(bias, "bias")
     expect(tuple(weights.shape) == (2,), f"a two-input gate needs 2 weights, got shape {tuple(weights.shape)}.")
     expect(bias.numel() == 1, f"the bias should be one number, got shape {tuple(bias.shape)}.")
     outputs = _neuron_output(TRUTH_TABLE_INPUTS.double(), weights, bias.reshape(()))
@@ -250,7 +239,7 @@ def check_margin(margin) -> bool:
     }
     for case, (weights, bias) in cases.items():
         result = call_answer(margin, weights.clone(), bias.clone(), features.clone(), labels.clone(), what="margin")
-        value = _to_tensor(result, "the margin")
+        value = answer_as_float64(result, "the margin")
         expect(value.numel() == 1, f"margin should return one number (the smallest distance), got shape {tuple(value.shape)}.")
         value = value.item()
         w, b, x, y = weights.double(), bias.double(), features.double(), labels.double()
@@ -306,7 +295,7 @@ def check_product_feature(add_product_feature) -> bool:
 def check_xor_with_product_feature(add_product_feature, weights, bias) -> bool:
     """With the product feature, the neuron ``(weights [3], bias)`` gets all four XOR rows right."""
     _verify_product_feature(add_product_feature)
-    weights, bias = _to_tensor(weights, "weights"), _to_tensor(bias, "bias")
+    weights, bias = answer_as_float64(weights, "weights"), answer_as_float64(bias, "bias")
     expect(tuple(weights.shape) == (3,), f"with the product feature there are 3 inputs, so 3 weights; got shape {tuple(weights.shape)}.")
     expect(bias.numel() == 1, f"the bias should be one number, got shape {tuple(bias.shape)}.")
     lifted = torch.cat([TRUTH_TABLE_INPUTS, (TRUTH_TABLE_INPUTS[:, 0] * TRUTH_TABLE_INPUTS[:, 1]).unsqueeze(1)], 1)
