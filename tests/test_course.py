@@ -95,3 +95,24 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path):
 def test_discover_skips_student_exercises():
     found = course.discover()
     assert all("exercises" not in p.parts for p in found)
+
+
+def test_merge_tables_replaces_and_adds_rows_in_course_order():
+    head = "| notebook | seconds (budget) | status | recorded metrics |\n|---|---:|---|---|"
+    old = f"Measured on old machine.\n\n{head}\n| `a.ipynb` | 1.0 (60) | ok | x = 1 |\n| `c.ipynb` | 3.0 (60) | ok | – |"
+    new = f"Measured on new machine.\n\n{head}\n| `b.ipynb` | 2.0 (60) | ok | – |\n| `c.ipynb` | 4.0 (60) | ok | y = 2 |"
+    merged = course.merge_tables(old, new, ["a.ipynb", "b.ipynb", "c.ipynb"])
+    assert merged.splitlines() == [
+        "Measured on new machine.", "", *head.splitlines(),
+        "| `a.ipynb` | 1.0 (60) | ok | x = 1 |",
+        "| `b.ipynb` | 2.0 (60) | ok | – |",
+        "| `c.ipynb` | 4.0 (60) | ok | y = 2 |",
+    ]
+
+
+def test_readme_section_reads_between_the_markers(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{course.README_START}\nthe table\n{course.README_END}\nend\n", encoding="utf-8")
+    assert course.readme_section(readme) == "the table"
+    (tmp_path / "plain.md").write_text("no markers", encoding="utf-8")
+    assert course.readme_section(tmp_path / "plain.md") == ""

@@ -10,6 +10,7 @@ From a shell (each notebook in a fresh kernel, with a progress bar)::
     python -m utils.course                      # every lesson, solution and project notebook
     python -m utils.course module1_foundations/01_perceptron.ipynb --repeat 3
     python -m utils.course --update-readme      # also refresh the README's results table
+    python -m utils.course a.ipynb --update-readme   # re-measure one; keep the other rows
 
 It prints a table (notebook, seconds, status, recorded metrics), writes
 ``artifacts/results.csv`` and ``artifacts/results.md``, and goes on past a
@@ -202,6 +203,35 @@ def update_readme(table_markdown: str, readme: Path) -> None:
     readme.write_text(f"{head}{README_START}\n{table_markdown}\n{README_END}{tail}", encoding="utf-8")
 
 
+def merge_tables(old_section: str, new_section: str, order: list[str]) -> str:
+    """The results section with ``new_section``'s rows replacing or joining ``old_section``'s.
+
+    Rows are keyed by their notebook path and sorted by ``order`` (the course's order), so
+    re-measuring a few notebooks keeps the others' rows. The machine line is the new one.
+    """
+    def rows(section: str) -> dict[str, str]:
+        found = {}
+        for line in section.splitlines():
+            if line.startswith("| `"):
+                found[line.split("`")[1]] = line
+        return found
+
+    merged = rows(old_section) | rows(new_section)
+    rank = {path: i for i, path in enumerate(order)}
+    ordered = sorted(merged, key=lambda path: (rank.get(path, len(rank)), path))
+    header = [line for line in new_section.splitlines() if line and not line.startswith("| `")]
+    machine, table_head = header[0], header[1:]
+    return "\n".join([machine, "", *table_head, *(merged[path] for path in ordered)])
+
+
+def readme_section(readme: Path) -> str:
+    """The text between the README's results markers ('' when it has none)."""
+    text = readme.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        return ""
+    return text.split(README_START, 1)[1].split(README_END, 1)[0].strip("\n")
+
+
 def run_all(paths: list[Path], *, repeat: int = 1, cell_timeout: int = 300, progress: bool = True) -> list[NotebookResult]:
     """Run each notebook ``repeat`` times; report the median time and the last run's metrics."""
     from tqdm.auto import tqdm
@@ -248,7 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     csv_path, md_path = write_reports(results, args.out)
     print(f"\nwrote {csv_path} and {md_path}")
     if args.update_readme:
-        update_readme(md_path.read_text(encoding="utf-8").rstrip("\n"), REPO_ROOT / "README.md")
+        readme = REPO_ROOT / "README.md"
+        section = md_path.read_text(encoding="utf-8").rstrip("\n")
+        if args.paths:  # a few notebooks re-measured: keep the other notebooks' rows
+            order = [_display_path(str(p), REPO_ROOT) for p in discover()]
+            section = merge_tables(readme_section(readme), section, order)
+        update_readme(section, readme)
         print("updated README.md")
     return 1 if any(r.status == "failed" for r in results) else 0
 
