@@ -264,3 +264,15 @@ def test_call_answer_explains_unwritten_and_non_callable_answers():
         call_answer(lambda: 1 / 0, what="div")
     with pytest.raises(ExerciseError, match="div raised ZeroDivisionError.*Hint: check b"):
         call_answer(lambda: 1 / 0, what="div", explain_crashes=True, hint="check b")
+
+
+def test_call_answer_tells_pytorchs_not_implemented_from_the_placeholder():
+    from utils.checks import ExerciseError, call_answer
+
+    def uses_a_missing_op():
+        raise NotImplementedError("max is not supported for complex tensors")
+
+    with pytest.raises(NotImplementedError, match="complex"):  # not "still raises": it is not the placeholder
+        call_answer(uses_a_missing_op, what="rho")
+    with pytest.raises(ExerciseError, match="rho raised NotImplementedError: max is not supported.*Hint: use .abs"):
+        call_answer(uses_a_missing_op, what="rho", explain_crashes=True, hint="use .abs()")

@@ -162,8 +162,8 @@ def fresh_generator(seed: int | None = None) -> torch.Generator:
 def call_answer(function, *args, what: str, explain_crashes: bool = False, hint: str = "", **kwargs):
     """In a check function: call the learner's ``function(*args, **kwargs)`` and return its result.
 
-    If ``function`` is not callable, or still raises the exercise's NotImplementedError,
-    the learner gets one short ExerciseError saying so (``what`` names the answer),
+    If ``function`` is not callable, or still raises the exercise's placeholder
+    NotImplementedError ("Your turn: ..."), the learner gets one short ExerciseError saying so (``what`` names the answer),
     rather than two chained tracebacks. With ``explain_crashes=True`` any other
     exception (a shape mismatch, a typo) is also turned into an explanation, plus ``hint``.
     """
@@ -171,8 +171,13 @@ def call_answer(function, *args, what: str, explain_crashes: bool = False, hint:
                                f"e.g. `check(my_function)`, not a {type(function).__name__}")
     try:
         return function(*args, **kwargs)
-    except NotImplementedError:
-        problem = f"{what} still raises NotImplementedError: replace that line with your code first."
+    except NotImplementedError as error:
+        if "Your turn" not in str(error) and explain_crashes:  # PyTorch's own (an op it lacks), not the placeholder
+            problem = f"{what} raised NotImplementedError: {error}" + (f" Hint: {hint}" if hint else "")
+        elif "Your turn" not in str(error):
+            raise
+        else:
+            problem = f"{what} still raises NotImplementedError: replace that line with your code first."
     except Exception as error:
         if not explain_crashes:
             raise
