@@ -87,7 +87,7 @@ def test_check_conv_parameter_count_passes_right_answers(capsys):
         (lambda i, o, k, bias=True: (k * k * i + bias) * i, "out_channels"),
         (lambda i, o, k, bias=True: k * k * i * o * (1 + bias), "one bias per output channel"),
         (lambda i, o, k, bias=True: 156, "should be"),  # a hard-coded answer
-        (lambda i, o, k, bias=True: "156", "whole number"),
+        (lambda i, o, k, bias=True: "156", "should be a number, got str"),
         (not_implemented, "NotImplementedError"),
         (42, "pass the function itself"),
     ],

@@ -174,7 +174,7 @@ def _count(gates=3, biases=2, upper_input="directions", directions_count=True):
         (_count(upper_input="hidden"), "both directions side by side"),
         (lambda i, h, num_layers=1, bidirectional=False: 3 * h * (i + h + 2) * num_layers, "stacked layers"),
         (lambda i, h, num_layers=1, bidirectional=False: 1.5, "whole number"),
-        (lambda i, h, num_layers=1, bidirectional=False: "many", "should return a number"),
+        (lambda i, h, num_layers=1, bidirectional=False: "many", "should be a number"),
         (_unimplemented, "NotImplementedError"),
     ],
 )

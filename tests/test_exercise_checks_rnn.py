@@ -263,7 +263,7 @@ def _count_doubling_only(input_size, hidden_size, num_layers=1, bias=True, bidir
         (lambda *a, **k: rnn_parameter_count(*a, **k) + 1, "you counted"),
         (lambda *a, **k: 1234, "you counted"),  # a hard-coded answer
         (lambda *a, **k: rnn_parameter_count(*a, **k) + 0.5, "whole number"),
-        (lambda *a, **k: str(rnn_parameter_count(*a, **k)), "return a number"),
+        (lambda *a, **k: str(rnn_parameter_count(*a, **k)), "should be a number"),
         (not_implemented, "NotImplementedError"),
     ],
 )

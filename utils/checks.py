@@ -3,6 +3,7 @@ and the small helpers that exercise check functions are built from."""
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -183,6 +184,28 @@ def call_answer(function, *args, what: str, explain_crashes: bool = False, hint:
             raise
         problem = f"{what} raised {type(error).__name__}: {error}" + (f" Hint: {hint}" if hint else "")
     expect(False, problem)  # outside the except blocks, so the learner sees one short error
+
+
+def answer_as_number(value, what: str, hint: str = "") -> float:
+    """In a check function: the learner's number (a Python number or a one-element real tensor)
+    as a float, or an ExerciseError saying what ``what`` is instead (plus ``hint``)."""
+    tail = f" {hint}" if hint else ""
+    if isinstance(value, torch.Tensor):
+        expect(value.numel() == 1, f"{what} should be one number, got a tensor of shape {tuple(value.shape)}.{tail}")
+        expect(not value.is_complex(), f"{what} should be a real number, got a complex one: take its absolute "
+                                       f"value (.abs()).{tail}")
+        value = value.detach().cpu().reshape(()).item()
+    expect(isinstance(value, numbers.Real) and not isinstance(value, bool),
+           f"{what} should be a number, got {type(value).__name__}: {value!r}.{tail}")
+    return float(value)
+
+
+def answer_as_int(value, what: str, hint: str = "") -> int:
+    """In a check function: the learner's whole number (an int, a whole float or a one-element
+    tensor) as an int, or an ExerciseError saying what ``what`` is instead (plus ``hint``)."""
+    number = answer_as_number(value, what, hint)
+    expect(number.is_integer(), f"{what} should be a whole number, got {value!r}." + (f" {hint}" if hint else ""))
+    return int(number)
 
 
 def answer_as_float64(value, what: str) -> torch.Tensor:

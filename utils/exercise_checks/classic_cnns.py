@@ -7,12 +7,10 @@ gets an explanation of what went wrong and a hint (``utils.checks.ExerciseError`
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 from torch import nn
 
-from utils.checks import call_answer, expect, fresh_generator, passed
+from utils.checks import answer_as_int, call_answer, expect, fresh_generator, passed
 
 __all__ = [
     "check_conv_parameter_count",
@@ -37,15 +35,7 @@ def _randint(generator: torch.Generator, low: int, high: int) -> int:
 
 
 def _as_int(value, what: str, hint: str = "") -> int:
-    """An int from a Python int, a whole float or a one-element integer-valued tensor."""
-    if isinstance(value, torch.Tensor):
-        expect(value.numel() == 1, f"{what} should be one number, got a tensor of shape {tuple(value.shape)}. {hint}")
-        value = value.item()
-    expect(isinstance(value, numbers.Real) and not isinstance(value, bool),
-           f"{what} should be a whole number, got {type(value).__name__}: {value!r}. {hint}")
-    expect(float(value).is_integer(), f"{what} should be a whole number, got {value!r}. "
-                                      "Hint: use integer division `//` (it rounds down), not `/`.")
-    return int(value)
+    return answer_as_int(value, what, hint or "Hint: use integer division `//` (it rounds down), not `/`.")
 
 
 def _parameter_count(module: nn.Module) -> int:

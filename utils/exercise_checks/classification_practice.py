@@ -8,11 +8,10 @@ answer gets an explanation of what went wrong and a hint (``utils.checks.Exercis
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 
-from utils.checks import call_answer, expect, fresh_generator, passed
+from utils.checks import answer_as_number, call_answer, expect, fresh_generator, passed
 
 __all__ = [
     "check_stratified_indices",
@@ -37,16 +36,6 @@ def _randint(generator: torch.Generator, low: int, high: int) -> int:
 
 def _uniform(generator: torch.Generator, low: float, high: float) -> float:
     return low + (high - low) * float(torch.rand((), generator=generator))
-
-
-def _as_number(value, what: str) -> float:
-    """A float from a Python number or a one-element tensor."""
-    if isinstance(value, torch.Tensor):
-        expect(value.numel() == 1, f"{what} should be one number, got a tensor of shape {tuple(value.shape)}.")
-        return float(value.detach().cpu().reshape(()))
-    expect(isinstance(value, numbers.Real) and not isinstance(value, bool),
-           f"{what} should be a number, got {type(value).__name__}: {value!r}.")
-    return float(value)
 
 
 def _as_indices(value, what: str) -> torch.Tensor:
@@ -361,7 +350,7 @@ def check_warmup_cosine_lr(warmup_cosine_lr) -> bool:
         expected = _torch_schedule(peak_lr, warmup_epochs, total_epochs, start_factor)
         setting = (f"peak_lr={peak_lr:.3g}, warmup_epochs={warmup_epochs}, total_epochs={total_epochs}, "
                    f"start_factor={start_factor}")
-        got = [_as_number(call_answer(warmup_cosine_lr, epoch, peak_lr, warmup_epochs, total_epochs, start_factor,
+        got = [answer_as_number(call_answer(warmup_cosine_lr, epoch, peak_lr, warmup_epochs, total_epochs, start_factor,
                                       what="warmup_cosine_lr"), f"warmup_cosine_lr({epoch}, ...)")
                for epoch in range(total_epochs)]
         wrong = [epoch for epoch in range(total_epochs)

@@ -18,7 +18,7 @@ from torchvision.models.densenet import _DenseBlock as TorchvisionDenseBlock
 from torchvision.models.densenet import _DenseLayer as TorchvisionDenseLayer
 from torchvision.models.densenet import _Transition as TorchvisionTransition
 
-from utils.checks import call_answer, expect, fresh_generator, passed
+from utils.checks import answer_as_int, call_answer, expect, fresh_generator, passed
 
 __all__ = [
     "check_dense_block_channels",
@@ -91,14 +91,8 @@ def _randint(generator: torch.Generator, low: int, high: int) -> int:
 
 
 def _as_int(value, what: str) -> int:
-    if isinstance(value, torch.Tensor):
-        expect(value.numel() == 1, f"{what} should be one number, got a tensor of shape {tuple(value.shape)}.")
-        value = value.item()
-    expect(isinstance(value, numbers.Real) and not isinstance(value, bool),
-           f"{what} should be a number, got {type(value).__name__}: {value!r}")
-    expect(float(value).is_integer(), f"{what} should be a whole number, got {value}. A number of channels or "
-                                      "parameters is an integer (round down where the formula says ⌊·⌋).")
-    return int(value)
+    return answer_as_int(value, what, "A number of channels or parameters is an integer (round down where the formula "
+                                      "says ⌊·⌋).")
 
 
 def _expect_module(value, what: str) -> nn.Module:

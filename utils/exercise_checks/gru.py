@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from utils.checks import call_answer, expect, fresh_generator, passed
+from utils.checks import answer_as_int, call_answer, expect, fresh_generator, passed
 
 __all__ = [
     "check_gru_cell",
@@ -180,16 +180,6 @@ def _parameter_count(input_size, hidden_size, num_layers=1, bidirectional=False,
     return total
 
 
-def _count_as_int(value, what: str) -> int:
-    if isinstance(value, torch.Tensor):
-        expect(value.numel() == 1, f"{what} should be one number, got a tensor of shape {tuple(value.shape)}.")
-        value = value.item()
-    expect(isinstance(value, (int, float)) and not isinstance(value, bool),
-           f"{what} should return a number, got {type(value).__name__}.")
-    expect(float(value).is_integer(), f"a number of parameters is a whole number, got {value}.")
-    return int(value)
-
-
 def _parameter_count_mistakes(input_size, hidden_size, num_layers, bidirectional):
     """The counts that typical mistakes give, each with its hint (only the mistakes these settings can show)."""
     directions = 2 if bidirectional else 1
@@ -240,7 +230,7 @@ def check_gru_parameter_count(gru_parameter_count) -> bool:
             mistakes = _parameter_count_mistakes(input_size, hidden_size, num_layers, bidirectional)
             if len({expected, *mistakes.values()}) == len(mistakes) + 1:
                 break
-        answer = _count_as_int(call_answer(gru_parameter_count, input_size, hidden_size, what="gru_parameter_count",
+        answer = answer_as_int(call_answer(gru_parameter_count, input_size, hidden_size, what="gru_parameter_count",
                                            **settings), "gru_parameter_count")
         torch_count = sum(p.numel() for p in nn.GRU(input_size, hidden_size, **settings).parameters())
         assert expected == torch_count, (settings, expected, torch_count)  # the reference itself

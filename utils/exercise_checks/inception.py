@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 from contextlib import contextmanager
 
 import torch
@@ -18,7 +17,15 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from utils.checks import ExerciseError, call_answer, expect, fresh_generator, passed
+from utils.checks import (
+    ExerciseError,
+    answer_as_int,
+    answer_as_number,
+    call_answer,
+    expect,
+    fresh_generator,
+    passed,
+)
 
 __all__ = [
     "check_conv_cost",
@@ -41,23 +48,6 @@ def _randint(generator: torch.Generator, low: int, high: int) -> int:
 def _distinct(generator: torch.Generator, count: int, low: int, high: int) -> list[int]:
     """``count`` different random ints in [low, high]."""
     return [low + int(i) for i in torch.randperm(high - low + 1, generator=generator)[:count]]
-
-
-def _as_number(value, what: str, hint: str = "") -> float:
-    """A float from a Python number or a one-element tensor."""
-    if isinstance(value, torch.Tensor):
-        expect(value.numel() == 1, f"{what} should be one number, got a tensor of shape {tuple(value.shape)}. {hint}")
-        value = value.item()
-    expect(isinstance(value, numbers.Real) and not isinstance(value, bool),
-           f"{what} should be a number, got {type(value).__name__}: {value!r}. {hint}")
-    return float(value)
-
-
-def _as_int(value, what: str, hint: str = "") -> int:
-    """An int from a Python int, a whole float or a one-element integer-valued tensor."""
-    number = _as_number(value, what, hint)
-    expect(number.is_integer(), f"{what} should be a whole number, got {value!r}. {hint}")
-    return int(number)
 
 
 def _diagnose_cases(answers: dict, expected: dict, mistakes: list, formula: str, describe, rel_tol: float = 0.0) -> None:
@@ -108,8 +98,8 @@ def check_conv_cost(conv_cost) -> bool:
         result = call_answer(conv_cost, *case[:5], stride=case[5], padding=case[6], what="conv_cost")
         expect(isinstance(result, (tuple, list)) and len(result) == 2,
                f"conv_cost should return two numbers, `return parameters, macs`; {called} returned {result!r}.")
-        answers["parameters"][case] = _as_int(result[0], f"the parameters of {called}")
-        answers["MACs"][case] = _as_int(result[1], f"the MACs of {called}",
+        answers["parameters"][case] = answer_as_int(result[0], f"the parameters of {called}")
+        answers["MACs"][case] = answer_as_int(result[1], f"the MACs of {called}",
                                         "Hint: use integer division `//` in the output-size formula.")
         expected["parameters"][case], expected["MACs"][case] = _reference_conv_cost(*case)
 
@@ -357,7 +347,7 @@ def check_savings_factor(savings_factor) -> bool:
     answers, expected = {}, {}
     for case in cases:
         called = "savings_factor({}, {}, {}, {})".format(*case)
-        answers[case] = _as_number(call_answer(savings_factor, *case, what="savings_factor"), called)
+        answers[case] = answer_as_number(call_answer(savings_factor, *case, what="savings_factor"), called)
         expected[case] = _savings(*case)
     mistakes = [
         (lambda i, r, o, k: 1 / _savings(i, r, o, k), "that is the factor upside down: divide the cost *without* the "
@@ -393,7 +383,7 @@ def check_break_even_width(break_even_width) -> bool:
     for case in cases:
         in_channels, out_channels, kernel_size = case
         called = "break_even_width({}, {}, {})".format(*case)
-        answer = _as_int(call_answer(break_even_width, *case, what="break_even_width"), called,
+        answer = answer_as_int(call_answer(break_even_width, *case, what="break_even_width"), called,
                          "A width is a whole number of channels.")
         expected = _break_even(*case)
         if answer == expected:

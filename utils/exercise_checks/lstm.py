@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from utils.checks import call_answer, expect, fresh_generator, passed
+from utils.checks import answer_as_int, call_answer, expect, fresh_generator, passed
 
 __all__ = [
     "check_lstm_cell_step",
@@ -200,16 +200,6 @@ def _parameter_count(input_size, hidden_size, num_layers=1, bidirectional=False,
     return total
 
 
-def _count_as_int(value, what: str) -> int:
-    if isinstance(value, torch.Tensor):
-        expect(value.numel() == 1, f"{what} should be one number, got a tensor of shape {tuple(value.shape)}.")
-        value = value.item()
-    expect(isinstance(value, (int, float)) and not isinstance(value, bool),
-           f"{what} should return a number, got {type(value).__name__}.")
-    expect(float(value).is_integer(), f"a number of parameters is a whole number, got {value}.")
-    return int(value)
-
-
 def check_lstm_parameter_count(lstm_parameter_count) -> bool:
     """``lstm_parameter_count(input_size, hidden_size, num_layers=1, bidirectional=False)`` returns the number
     of parameters of ``nn.LSTM`` with those settings."""
@@ -228,7 +218,7 @@ def check_lstm_parameter_count(lstm_parameter_count) -> bool:
         input_size, hidden_size = draw(2, 40), draw(2, 40)
         while hidden_size == input_size:
             hidden_size = draw(2, 40)
-        answer = _count_as_int(call_answer(lstm_parameter_count, input_size, hidden_size, what="lstm_parameter_count",
+        answer = answer_as_int(call_answer(lstm_parameter_count, input_size, hidden_size, what="lstm_parameter_count",
                                            **settings), "lstm_parameter_count")
         expected = _parameter_count(input_size, hidden_size, **settings)
         if answer == expected:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from utils.checks import call_answer, expect, fresh_generator, passed
+from utils.checks import answer_as_number, call_answer, expect, fresh_generator, passed
 from utils.env import get_device
 
 __all__ = [
@@ -35,16 +34,6 @@ TRAINED_MLP_TARGET = 0.93
 def _randint(generator: torch.Generator, low: int, high: int) -> int:
     """A random int in [low, high]."""
     return int(torch.randint(low, high + 1, (), generator=generator).item())
-
-
-def _as_number(value, what: str, hint: str) -> float:
-    """A float from a Python number or a one-element tensor that needs no gradient."""
-    if isinstance(value, torch.Tensor):
-        expect(value.numel() == 1, f"{what} should be one number, got a tensor of shape {tuple(value.shape)}. {hint}")
-        return float(value.detach().cpu().reshape(()))
-    expect(isinstance(value, numbers.Real) and not isinstance(value, bool),
-           f"{what} should be a number, got {type(value).__name__}: {value!r}. {hint}")
-    return float(value)
 
 
 def _linear_layers(model: nn.Module) -> list[nn.Linear]:
@@ -186,7 +175,7 @@ def check_dataset(dataset_class) -> bool:
             expect(image.max() <= 1.0 + 1e-6, f"the pixel values should be in [0, 1], yours reach {image.max().item():.3g}.")
             expect(False, f"dataset[{index}] returned the wrong image: it should be pixels[{index}] / 255 "
                           "(use the index you are given).")
-        value = _as_number(label, f"dataset[{index}]'s label", "Return labels[index].")
+        value = answer_as_number(label, f"dataset[{index}]'s label", "Return labels[index].")
         expect(value == labels[index].item(), f"dataset[{index}]'s label should be {labels[index].item()}, got {value:g}. "
                                               "Return self.labels[index].")
 
@@ -267,7 +256,7 @@ def check_training_step(training_step) -> bool:
                                                  "call loss.backward() once and optimizer.step() once.")
     expect(not isinstance(returned, torch.Tensor) or not returned.requires_grad,
            "return the loss as a number, `loss.item()`, not the tensor: a tensor keeps the whole computation graph alive.")
-    value = _as_number(returned, "the returned loss", "Return `loss.item()`.")
+    value = answer_as_number(returned, "the returned loss", "Return `loss.item()`.")
     expect(not math.isclose(value, loss_after_step, rel_tol=1e-6) or math.isclose(value, reference_loss, rel_tol=1e-6),
            "you returned the loss after the update; return the loss of the forward pass you backpropagated.")
     expect(math.isclose(value, reference_loss, rel_tol=1e-5),
@@ -320,7 +309,7 @@ def check_accuracy_over(accuracy_over) -> bool:
         expect("device" not in str(error), f"the model is on {device} but a batch is not: move each batch there first, "
                                            "`images.to(device)`, `labels.to(device)`.")
         raise
-    value = _as_number(returned, "accuracy_over's result", "Return the fraction correct, e.g. `correct / total`.")
+    value = answer_as_number(returned, "accuracy_over's result", "Return the fraction correct, e.g. `correct / total`.")
 
     expect(probe.calls, "the model was never called: loop over the loader and compute `model(images)` for each batch.")
     expect(not any(training for training, _ in probe.calls),
@@ -353,7 +342,7 @@ def check_trained_mlp(model, val_accuracy) -> bool:
     from utils.data import load_mnist
 
     expect(isinstance(model, nn.Module), f"pass the trained model, an nn.Module, not a {type(model).__name__}.")
-    reported = _as_number(val_accuracy, "val_accuracy", "Use `accuracy_over(model, val_loader)`.")
+    reported = answer_as_number(val_accuracy, "val_accuracy", "Use `accuracy_over(model, val_loader)`.")
     images, labels = load_mnist("val")
     model_device = next(model.parameters()).device
     was_training = model.training

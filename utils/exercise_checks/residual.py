@@ -18,7 +18,7 @@ import torchvision
 from torchvision.models.resnet import BasicBlock as TorchvisionBasicBlock
 from torchvision.models.resnet import Bottleneck as TorchvisionBottleneck
 
-from utils.checks import call_answer, expect, fresh_generator, passed
+from utils.checks import answer_as_int, call_answer, expect, fresh_generator, passed
 
 __all__ = [
     "check_shortcut",
@@ -317,22 +317,12 @@ def _bottleneck_parameters(channels: int) -> int:
     return channels * width + 9 * width * width + width * channels + 2 * width + 2 * width + 2 * channels
 
 
-def _as_int(value, what: str) -> int:
-    if isinstance(value, torch.Tensor):
-        expect(value.numel() == 1, f"{what} should be one number, got a tensor of shape {tuple(value.shape)}.")
-        value = value.item()
-    expect(isinstance(value, (int, float)) and not isinstance(value, bool),
-           f"{what} should be a number, got {type(value).__name__}: {value!r}")
-    expect(float(value).is_integer(), f"{what} should be a whole number of parameters, got {value}.")
-    return int(value)
-
-
 def check_block_parameter_counts(basic_block_parameters, bottleneck_parameters) -> bool:
     """``basic_block_parameters(c)`` and ``bottleneck_parameters(c)``: the parameters of a block with c channels in
     and out (identity shortcut; the bottleneck's width is c // 4), by formula."""
     generator = fresh_generator()
     for channels in [4 * _randint(generator, 2, 32), 4 * _randint(generator, 33, 128), 256]:
-        basic = _as_int(call_answer(basic_block_parameters, channels, what="basic_block_parameters"),
+        basic = answer_as_int(call_answer(basic_block_parameters, channels, what="basic_block_parameters"),
                         f"basic_block_parameters({channels})")
         want = _basic_block_parameters(channels)
         where = f"basic_block_parameters({channels}) = {basic:,}, expected {want:,}"
@@ -345,7 +335,7 @@ def check_block_parameter_counts(basic_block_parameters, bottleneck_parameters) 
             expect(basic != 2 * channels * channels + 4 * channels, f"{where}. Each output channel of a 3×3 convolution "
                                                                     "has 3·3·in_channels weights: multiply by 9.")
             expect(False, f"{where}. Hint: 2 convolutions of 3·3·c·c weights, 2 batch norms of 2·c.")
-        bottleneck = _as_int(call_answer(bottleneck_parameters, channels, what="bottleneck_parameters"),
+        bottleneck = answer_as_int(call_answer(bottleneck_parameters, channels, what="bottleneck_parameters"),
                              f"bottleneck_parameters({channels})")
         want = _bottleneck_parameters(channels)
         where = f"bottleneck_parameters({channels}) = {bottleneck:,}, expected {want:,}"

@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from utils.checks import call_answer, expect, fresh_generator, passed
+from utils.checks import answer_as_int, call_answer, expect, fresh_generator, passed
 
 __all__ = [
     "check_rnn_cell_step",
@@ -209,16 +209,6 @@ def _parameter_count(input_size, hidden_size, num_layers=1, bias=True, bidirecti
     return total
 
 
-def _count_as_int(value, what: str) -> int:
-    if isinstance(value, torch.Tensor):
-        expect(value.numel() == 1, f"{what} should be one number, got a tensor of shape {tuple(value.shape)}.")
-        value = value.item()
-    expect(isinstance(value, (int, float)) and not isinstance(value, bool),
-           f"{what} should return a number, got {type(value).__name__}.")
-    expect(float(value).is_integer(), f"a number of parameters is a whole number, got {value}.")
-    return int(value)
-
-
 def check_rnn_parameter_count(rnn_parameter_count) -> bool:
     """``rnn_parameter_count(input_size, hidden_size, num_layers=1, bias=True, bidirectional=False)`` returns
     the number of parameters of ``nn.RNN`` with those settings."""
@@ -239,7 +229,7 @@ def check_rnn_parameter_count(rnn_parameter_count) -> bool:
         input_size, hidden_size = draw(2, 40), draw(2, 40)
         while hidden_size == input_size:
             hidden_size = draw(2, 40)
-        answer = _count_as_int(call_answer(rnn_parameter_count, input_size, hidden_size, what="rnn_parameter_count",
+        answer = answer_as_int(call_answer(rnn_parameter_count, input_size, hidden_size, what="rnn_parameter_count",
                                            **settings), "rnn_parameter_count")
         torch_count = sum(p.numel() for p in nn.RNN(input_size, hidden_size, **settings).parameters())
         expected = _parameter_count(input_size, hidden_size, **settings)

@@ -12,7 +12,14 @@ import math
 import torch
 from torch import nn
 
-from utils.checks import answer_as_float64, call_answer, expect, fresh_generator, passed
+from utils.checks import (
+    answer_as_float64,
+    answer_as_number,
+    call_answer,
+    expect,
+    fresh_generator,
+    passed,
+)
 
 __all__ = [
     "check_memory_task",
@@ -165,18 +172,7 @@ def check_hidden_gradient_norms(hidden_gradient_norms) -> bool:
 def _number_from(function, matrix, what, hint):
     result = call_answer(function, matrix.clone(), what=what,
                          explain_crashes=True, hint=hint)
-    return _as_number(result, f"{what}(matrix)")
-
-
-def _as_number(value, what):
-    if isinstance(value, torch.Tensor):
-        expect(value.numel() == 1, f"{what} should be one number, got a tensor of shape {tuple(value.shape)}.")
-        expect(not value.is_complex(), f"{what} should be a real number: take the absolute value of complex "
-                                       "eigenvalues (.abs()).")
-        return float(value.detach().cpu())
-    expect(isinstance(value, (int, float)) and not isinstance(value, bool),
-           f"{what} should be a number, got {type(value).__name__}.")
-    return float(value)
+    return answer_as_number(result, f"{what}(matrix)")
 
 
 def check_spectrum(spectral_radius, largest_singular_value) -> bool:
@@ -262,7 +258,7 @@ def check_clip_grad_norm(clip_grad_norm_by_hand) -> bool:
         what = f"gradients of total norm {expected_norm:.3g} with max_norm={max_norm:.3g}"
         expect(result is not None, "return the total norm of the gradients (before clipping), as "
                                    "torch.nn.utils.clip_grad_norm_ does.")
-        got_norm = _as_number(result, "the returned total norm")
+        got_norm = answer_as_number(result, "the returned total norm")
         grads = [p.grad for p in mine]
         expect(grads[-1] is None, "a parameter without a gradient should keep .grad = None.")
         changed = any(not torch.equal(g, o) for g, o in zip(grads[:-1], original[:-1]))
