@@ -276,3 +276,20 @@ def test_call_answer_tells_pytorchs_not_implemented_from_the_placeholder():
         call_answer(uses_a_missing_op, what="rho")
     with pytest.raises(ExerciseError, match="rho raised NotImplementedError: max is not supported.*Hint: use .abs"):
         call_answer(uses_a_missing_op, what="rho", explain_crashes=True, hint="use .abs()")
+
+
+def test_answer_as_number_and_int_accept_numbers_and_explain_the_rest():
+    from utils.checks import ExerciseError, answer_as_int, answer_as_number
+
+    assert answer_as_number(torch.tensor([2.5]), "x") == 2.5 and answer_as_number(3, "x") == 3.0
+    assert answer_as_int(torch.tensor(7), "n") == 7 and answer_as_int(8.0, "n") == 8
+    with pytest.raises(ExerciseError, match="x should be one number, got a tensor of shape \\(2,\\). Hint: sum"):
+        answer_as_number(torch.ones(2), "x", hint="Hint: sum")
+    with pytest.raises(ExerciseError, match="real number.*abs"):
+        answer_as_number(torch.tensor(1 + 2j), "rho")
+    with pytest.raises(ExerciseError, match="x should be a number, got str: '3'"):
+        answer_as_number("3", "x")
+    with pytest.raises(ExerciseError, match="x should be a number, got bool"):
+        answer_as_number(True, "x")
+    with pytest.raises(ExerciseError, match="n should be a whole number, got 2.5. Hint: use //"):
+        answer_as_int(2.5, "n", hint="Hint: use //")
