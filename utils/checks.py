@@ -172,6 +172,8 @@ def call_answer(function, *args, what: str, explain_crashes: bool = False, hint:
                                f"e.g. `check(my_function)`, not a {type(function).__name__}")
     try:
         return function(*args, **kwargs)
+    except ExerciseError:  # a check the learner's code called already explained itself
+        raise
     except NotImplementedError as error:
         if "Your turn" not in str(error) and explain_crashes:  # PyTorch's own (an op it lacks), not the placeholder
             problem = f"{what} raised NotImplementedError: {error}" + (f" Hint: {hint}" if hint else "")

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from utils.checks import ExerciseError, expect, fresh_generator, passed
+from utils.checks import ExerciseError, call_answer, expect, fresh_generator, passed
 
 __all__ = [
     "check_output_size",
@@ -63,16 +63,7 @@ def _as_int(value, what: str, hint: str) -> int:
 
 def _call(function, *args, what: str, hint: str = ""):
     """Call the learner's function; turn NotImplementedError and crashes into one short explanation."""
-    expect(callable(function), f"pass the function itself, e.g. `check(my_function)`, not a {type(function).__name__}")
-    try:
-        return function(*args)
-    except ExerciseError:
-        raise
-    except NotImplementedError:
-        problem = f"{what} still raises NotImplementedError: replace that line with your code first."
-    except Exception as error:  # a crash in the learner's code: explain it rather than show a traceback
-        problem = f"{what} raised {type(error).__name__}: {error}" + (f" Hint: {hint}" if hint else "")
-    expect(False, problem)
+    return call_answer(function, *args, what=what, explain_crashes=True, hint=hint)
 
 
 @contextlib.contextmanager
