@@ -2,6 +2,7 @@
 #   make test     set up .venv, then run the unit tests and every notebook
 #   make course   set up .venv, then execute every notebook and print the results table
 #   make lab      set up .venv, then open JupyterLab at the course
+#   make browser  install Debian's chromium for the digit-recognizer app's browser test
 # Set-up runs again only when a requirements file changes.
 
 PYTHON ?= python3
@@ -9,10 +10,12 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
+CHROMIUM ?= /usr/bin/chromium
 # Jupyter refuses to run as root (containers) unless told to.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup test course results lab lint exercises stamp lock clean help
+.PHONY: setup browser test course results lab lint exercises stamp lock clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -27,6 +30,10 @@ $(STAMP): requirements.txt requirements-data.txt constraints.txt pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP) ## create .venv and install everything (quick when nothing changed)
+
+browser: ## install Debian's chromium (the app's browser test drives it; needs root or sudo)
+	@test -x $(CHROMIUM) && echo "chromium is installed: $(CHROMIUM)" || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
 test: setup ## run the unit tests and execute every notebook (nbval, both cores)
 	$(PY) -m pytest

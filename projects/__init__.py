@@ -1,0 +1,1 @@
+"""The course projects, importable as ``projects.<name>`` so notebooks and tests share their code."""
