@@ -1,0 +1,1 @@
+"""Experiments: choosing models and settings by measurement (hyperparameter search, seeds, DDP)."""
