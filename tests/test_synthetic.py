@@ -1,5 +1,5 @@
 """Tests of utils.synthetic: shapes and dtypes, boxes inside the canvas and tight around the
-digits' pixels, determinism from a seed, the overlap policy, and clear errors for bad input."""
+digits' pixels, masks exact on every pixel, determinism from a seed, the overlap policy, and clear errors for bad input."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 from torchvision.ops import box_iou
 
-from utils.synthetic import INK_THRESHOLD, make_detection_canvases
+from utils.synthetic import INK_THRESHOLD, make_detection_canvases, make_segmentation_scenes
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +167,74 @@ def test_bad_input_gets_a_clear_error(kwargs, error, message):
     with pytest.raises(error, match=message):
         make_detection_canvases(arguments.pop("images"), arguments.pop("labels"), arguments.pop("num_canvases"),
                                 **arguments)
+
+
+# --- make_segmentation_scenes -------------------------------------------------------------------
+
+def test_segmentation_shapes_dtypes_and_classes(digits):
+    scenes, masks = make_segmentation_scenes(*digits, 25, canvas_size=(40, 48), generator=1)
+    assert scenes.shape == (25, 1, 40, 48) and scenes.dtype == torch.float32
+    assert masks.shape == (25, 40, 48) and masks.dtype == torch.int64
+    assert scenes.min() >= 0 and scenes.max() <= 1
+    assert masks.min() >= 0 and masks.max() <= 10
+    assert all(1 <= len(mask.unique()) - 1 <= 4 for mask in masks), "one to four digit classes per scene"
+
+
+def test_segmentation_scenes_are_the_detection_canvases_and_masks_are_exact(digits):
+    scenes, masks = make_segmentation_scenes(*digits, 40, canvas_size=56, generator=2)
+    canvases, targets = make_detection_canvases(*digits, 40, canvas_size=56, generator=2)
+    assert torch.equal(scenes, canvases), "the same seed and arguments give the same pictures"
+    assert torch.equal(masks > 0, scenes[:, 0] > 0), "a pixel is labelled a digit exactly where there is ink"
+    for scene, mask, target in zip(scenes, masks, targets):
+        expected = torch.zeros_like(mask)
+        for (x1, y1, x2, y2), label in zip(target["boxes"].long().tolist(), target["labels"].tolist()):
+            expected[y1:y2, x1:x2] = torch.where(scene[0, y1:y2, x1:x2] > 0, 1 + label, 0)
+        assert torch.equal(mask, expected), "each digit's ink carries class 1 + its label, the rest is 0"
+
+
+def test_segmentation_a_single_digit_scene_is_labelled_with_its_class():
+    images = torch.zeros(1, 1, 28, 28)
+    images[0, 0, 4:20, 10:14] = 0.9  # a bar, all ink
+    scenes, masks = make_segmentation_scenes(images, torch.tensor([7]), 3, canvas_size=32, digits_per_scene=1,
+                                             scale_range=1.0, generator=3)
+    for scene, mask in zip(scenes, masks):
+        assert int((mask == 8).sum()) == 16 * 4 and int((mask == 0).sum()) == 32 * 32 - 16 * 4
+        assert torch.equal(scene[0][mask == 8], torch.full((64,), 0.9))
+
+
+def test_segmentation_same_seed_same_scenes_new_seed_new_ones(digits):
+    first = make_segmentation_scenes(*digits, 15, generator=4)
+    again = make_segmentation_scenes(*digits, 15, generator=torch.Generator().manual_seed(4))
+    other = make_segmentation_scenes(*digits, 15, generator=5)
+    assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
+    assert not torch.equal(first[1], other[1])
+    generator = torch.Generator().manual_seed(6)
+    one = make_segmentation_scenes(*digits, 5, generator=generator)[1]
+    two = make_segmentation_scenes(*digits, 5, generator=generator)[1]
+    assert not torch.equal(one, two), "a shared generator gives the next scenes"
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"images": [[0.0]]}, TypeError, "must be tensors"),
+        ({"images": torch.rand(5, 3, 28, 28)}, ValueError, "grey-scale"),
+        ({"images": torch.rand(5, 1, 28, 28) * 2}, ValueError, "undo any normalisation"),
+        ({"labels": torch.arange(4)}, ValueError, "got 5 images but 4 labels"),
+        ({"labels": torch.tensor([0, 1, -1, 2, 3])}, ValueError, "labels must be >= 0"),
+        ({"num_scenes": 0}, ValueError, "num_scenes must be an int >= 1"),
+        ({"digits_per_scene": (0, 2)}, ValueError, "digits_per_scene must be at least 1"),
+        ({"digits_per_scene": (3, 1)}, ValueError, "low <= high"),
+        ({"canvas_size": 20}, ValueError, "larger canvas_size"),
+        ({"scale_range": (0.05, 1.0)}, ValueError, "at least 0.14"),
+        ({"max_attempts": 0}, ValueError, "max_attempts"),
+        ({"generator": "seed"}, TypeError, "torch.Generator, an int seed or None"),
+        ({"max_overlap": 0.2}, TypeError, "max_overlap"),
+    ],
+)
+def test_segmentation_bad_input_gets_a_clear_error(kwargs, error, message):
+    arguments = {"images": torch.rand(5, 1, 28, 28), "labels": torch.arange(5), "num_scenes": 3}
+    arguments.update(kwargs)
+    with pytest.raises(error, match=message):
+        make_segmentation_scenes(arguments.pop("images"), arguments.pop("labels"), arguments.pop("num_scenes"),
+                                 **arguments)

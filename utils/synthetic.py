@@ -18,9 +18,36 @@ the same seed always gives the same data.
 Boxes use torchvision's ``xyxy`` convention in pixel-edge coordinates: a box
 ``(x1, y1, x2, y2)`` covers the pixel columns ``x1 .. x2 - 1`` and rows ``y1 .. y2 - 1``,
 so ``canvas[..., y1:y2, x1:x2]`` is exactly the box and its area ``(x2 - x1) * (y2 - y1)``
-counts pixels. The private helpers below (resizing a digit and cropping it to its
+counts pixels.
+
+**Digit scenes for semantic segmentation**::
+
+    from utils.synthetic import make_segmentation_scenes
+
+    scenes, masks = make_segmentation_scenes(images, labels, 1000, canvas_size=64, generator=0)
+    scenes.shape               # torch.Size([1000, 1, 64, 64]), float32 in [0, 1]
+    masks.shape                # torch.Size([1000, 64, 64]), int64: 0 = background, 1 + digit on its ink
+
+The scenes are exactly the canvases :func:`make_detection_canvases` makes from the same
+arguments and seed; the mask labels every ink pixel (every non-zero pixel) with its digit's
+class, ``1 + label``, and every other pixel 0 (background).
+
+The private helpers below (resizing a digit and cropping it to its
 ink, placing patches without overlap) are meant to be shared by further scene
 generators, e.g. one with per-pixel labels for segmentation.
+
+**Shape scenes with captions, for image captioning**::
+
+    from utils.synthetic import make_shape_scenes
+
+    images, captions, scenes = make_shape_scenes(1000, image_size=32, generator=0,
+                                                 exclude=[("red", "circle")])
+    images.shape               # torch.Size([1000, 3, 32, 32]), float32 in [0, 1]
+    captions[0]                # e.g. "a small green square left of a large blue triangle"
+    scenes[0]["objects"][0]    # {"colour", "shape", "size", "box"} of the object named first
+
+Two shapes per image; the caption names the left (or upper) one first, so each image has exactly
+one right caption. ``exclude`` and ``require`` make a compositional split of (colour, shape) pairs.
 """
 
 from __future__ import annotations
@@ -32,7 +59,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-__all__ = ["INK_THRESHOLD", "make_detection_canvases"]
+__all__ = ["INK_THRESHOLD", "make_detection_canvases", "make_segmentation_scenes", "make_shape_scenes"]
 
 #: After resizing, pixels darker than this are set to 0 (resampling smears a faint halo
 #: around every stroke); every non-zero pixel of a canvas is then ink, and a box drawn
@@ -271,3 +298,236 @@ def make_detection_canvases(
         targets.append({"boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
                         "labels": torch.tensor(digit_labels, dtype=torch.int64)})
     return canvases, targets
+
+
+# --- digit scenes for semantic segmentation ---------------------------------------------------
+
+def make_segmentation_scenes(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    num_scenes: int,
+    *,
+    canvas_size: int | tuple[int, int] = 64,
+    digits_per_scene: int | tuple[int, int] = (1, 4),
+    scale_range: float | tuple[float, float] = (0.75, 1.25),
+    max_attempts: int = 50,
+    generator: torch.Generator | int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Black scenes with a few digits on each, and the class of every pixel.
+
+    The scenes are made exactly as :func:`make_detection_canvases` makes its canvases (same
+    arguments, same random draws: the same seed gives the same pictures), with its default
+    overlap policy: digits never overlap, so every ink pixel belongs to exactly one digit. The
+    mask gives each pixel a class:
+
+    - ``0`` (background) where the scene is black, i.e. below :data:`INK_THRESHOLD` after
+      resizing (fainter pixels are set to 0 in the scene too);
+    - ``1 + label`` on the ink of a digit with label ``label`` (for MNIST: ``1 + digit``, so
+      11 classes in all, background included).
+
+    The labels are exact by construction: ``masks > 0`` is exactly ``scenes[:, 0] > 0``.
+
+    Returns ``(scenes, masks)``: ``scenes`` float32 ``[num_scenes, 1, height, width]`` with values
+    in [0, 1] and ``masks`` int64 ``[num_scenes, height, width]``, both on the CPU.
+
+    ``images``: float ``[N, 1, h, w]`` or ``[N, h, w]`` in [0, 1]; ``labels``: integer ``[N]``, each
+    >= 0. ``digits_per_scene``: an int or ``(low, high)`` (both included); a digit that finds no free
+    place in ``max_attempts`` random positions is left out. ``canvas_size``, ``scale_range`` and
+    ``generator``: as in :func:`make_detection_canvases`.
+    """
+    num_scenes = _as_count(num_scenes, "num_scenes")
+    low_count, _ = _as_range(digits_per_scene, "digits_per_scene", integer=True)
+    if low_count < 1:
+        raise ValueError(f"digits_per_scene must be at least 1 digit per scene, got {digits_per_scene!r}")
+    images, labels = _check_digits(images, labels)
+    if labels.min() < 0:
+        raise ValueError(f"labels must be >= 0 (class 0 of the mask is the background, a digit with label "
+                         f"k is class 1 + k), got {labels.min().item()}")
+    scenes, targets = make_detection_canvases(
+        images, labels, num_scenes, canvas_size=canvas_size, digits_per_canvas=digits_per_scene,
+        scale_range=scale_range, max_overlap=0.0, max_attempts=max_attempts, generator=generator)
+    masks = torch.zeros(scenes.shape[0], *scenes.shape[2:], dtype=torch.int64)
+    for scene, mask, target in zip(scenes, masks, targets):
+        # boxes never overlap and hold all the ink: each box's ink pixels are its digit's
+        for (x1, y1, x2, y2), label in zip(target["boxes"].long().tolist(), target["labels"].tolist()):
+            region = mask[y1:y2, x1:x2]
+            region[scene[0, y1:y2, x1:x2] > 0] = 1 + label
+    return scenes, masks
+
+
+# --- Shape scenes with captions (image captioning) --------------------------------------------
+
+#: Names and RGB colours (float, [0, 1]) of the shapes' colours in :func:`make_shape_scenes`.
+SCENE_COLOURS: dict[str, tuple[float, float, float]] = {
+    "red": (0.90, 0.15, 0.15),
+    "green": (0.15, 0.75, 0.20),
+    "blue": (0.20, 0.35, 1.00),
+    "yellow": (0.95, 0.85, 0.10),
+}
+#: The shapes of :func:`make_shape_scenes`, in the order of their codes.
+SCENE_SHAPES: tuple[str, ...] = ("circle", "square", "triangle")
+#: The two size words, and each one's side as a fraction (low, high) of the image's side.
+SCENE_SIZES: dict[str, tuple[float, float]] = {"small": (0.25, 0.3), "large": (0.4, 0.47)}
+
+
+def _as_colour_shape_pairs(pairs, name: str) -> list[tuple[str, str]]:
+    """``pairs`` (an iterable of (colour, shape) names, or None) as a sorted list of unique pairs."""
+    if pairs is None:
+        return []
+    if isinstance(pairs, (str, bytes)) or not isinstance(pairs, (Sequence, set, frozenset)):
+        raise TypeError(f"{name} must be a list of (colour, shape) pairs such as [('red', 'circle')], "
+                        f"got {type(pairs).__name__} ({pairs!r:.80})")
+    checked = set()
+    for pair in pairs:
+        if (isinstance(pair, str) or not isinstance(pair, Sequence) or len(pair) != 2
+                or not all(isinstance(word, str) for word in pair)):
+            raise ValueError(f"{name} must hold (colour, shape) pairs of names such as ('red', 'circle'), "
+                             f"got {pair!r}")
+        colour, shape = pair
+        if colour not in SCENE_COLOURS:
+            raise ValueError(f"unknown colour {colour!r} in {name}: the colours are {list(SCENE_COLOURS)}")
+        if shape not in SCENE_SHAPES:
+            raise ValueError(f"unknown shape {shape!r} in {name}: the shapes are {list(SCENE_SHAPES)}")
+        checked.add((colour, shape))
+    return sorted(checked)
+
+
+def _shape_masks(shapes: torch.Tensor, boxes: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Boolean masks [m, height, width] of ``m`` shapes (codes into SCENE_SHAPES), each drawn inside its
+    square box (x1, y1, side) in pixels: a circle inscribed in the box, the box filled (square), or an
+    upward triangle with its apex at the middle of the box's top edge and its base the bottom edge. A
+    pixel is inside when its centre is."""
+    x1, y1, side = (boxes[:, k, None, None].double() for k in range(3))
+    ys = torch.arange(height, dtype=torch.float64)[None, :, None] + 0.5
+    xs = torch.arange(width, dtype=torch.float64)[None, None, :] + 0.5
+    u, v = (xs - x1) / side, (ys - y1) / side                    # position inside the box, in [0, 1]
+    in_box = (u >= 0) & (u <= 1) & (v >= 0) & (v <= 1)
+    circle = (u - 0.5) ** 2 + (v - 0.5) ** 2 <= 0.25
+    triangle = in_box & ((u - 0.5).abs() <= v / 2)
+    code = shapes[:, None, None]
+    return torch.where(code == 0, circle, torch.where(code == 1, in_box, triangle))
+
+
+def make_shape_scenes(
+    num_scenes: int,
+    *,
+    image_size: int = 32,
+    exclude=None,
+    require=None,
+    generator: torch.Generator | int | None = None,
+) -> tuple[torch.Tensor, list[str], list[dict]]:
+    """Images of two coloured shapes on black, each with the one caption that describes it.
+
+    Every scene holds two objects, each with a colour (:data:`SCENE_COLOURS`), a shape
+    (:data:`SCENE_SHAPES`) and a size (:data:`SCENE_SIZES`), side by side or one above the other.
+    The caption names the left (or upper) object first::
+
+        "a small red circle left of a large blue square"      # side by side
+        "a large yellow triangle above a small green circle"  # one above the other
+
+    so it is a function of the image: the one right answer, exactly. How one scene is made,
+    every random draw from ``generator``:
+
+    1. a layout, ``"left of"`` or ``"above"``, with equal chance;
+    2. for each object, a (colour, shape) pair uniform over the pairs not in ``exclude`` and a
+       size word uniform over ``small`` / ``large``; with ``require``, one of the two objects
+       (either, with equal chance) takes its pair uniformly from ``require`` instead;
+    3. each object's side in pixels, uniform over ``round(f * image_size)`` for ``f`` in its
+       size word's range (small 8-10 and large 13-15 pixels at ``image_size=32``);
+    4. each object's square box at a uniformly random place inside its own half of the image
+       (left/right half for ``"left of"``, top/bottom half for ``"above"``), so the two never
+       overlap and the relation holds for every pixel of the two objects; across the layout's
+       axis the first box is placed anywhere and the second one's centre within half the smaller
+       side of the first one's, so the boxes overlap in that direction and the other relation is
+       false (the left object of a ``"left of"`` scene is never also wholly above the other).
+
+    Returns ``(images, captions, scenes)``:
+
+    - ``images``: float32 ``[num_scenes, 3, image_size, image_size]``, values in [0, 1], CPU;
+    - ``captions``: ``num_scenes`` strings, lower case, words separated by single spaces;
+    - ``scenes``: ``num_scenes`` dicts, ``{"relation": "left of" | "above", "objects": [first,
+      second]}``, each object ``{"colour", "shape", "size", "box"}`` with ``box`` the pixel-edge
+      box ``(x1, y1, x2, y2)`` of the square it is drawn in (``x2 - x1`` is its side), in the
+      caption's order.
+
+    ``exclude``: (colour, shape) pairs that never appear, e.g. ``[("red", "circle")]``, for a
+    compositional split (train on scenes made with ``exclude=held_out``, test on scenes made
+    with ``require=held_out``). ``require``: pairs of which every scene holds at least one;
+    it must not share a pair with ``exclude``. ``generator``: a seeded CPU ``torch.Generator``
+    (its state advances), an int seed, or ``None`` for PyTorch's global generator; the same
+    seed and arguments give the same scenes.
+    """
+    num_scenes = _as_count(num_scenes, "num_scenes")
+    if isinstance(image_size, bool) or not isinstance(image_size, numbers.Integral) or image_size < 16:
+        raise ValueError(f"image_size must be an int >= 16 (the side of the square images, in pixels; "
+                         f"smaller ones leave the small shapes too few pixels to tell apart), got {image_size!r}")
+    image_size = int(image_size)
+    excluded = _as_colour_shape_pairs(exclude, "exclude")
+    required = _as_colour_shape_pairs(require, "require")
+    all_pairs = [(colour, shape) for colour in SCENE_COLOURS for shape in SCENE_SHAPES]
+    allowed = [pair for pair in all_pairs if pair not in excluded]
+    if not allowed:
+        raise ValueError("exclude leaves no (colour, shape) pair to draw: exclude fewer pairs")
+    both = sorted(set(excluded) & set(required))
+    if both:
+        raise ValueError(f"the pairs {both} are both excluded and required: a scene cannot hold them and "
+                         f"not hold them; take them out of one of the two lists")
+    generator = _as_generator(generator)
+
+    # Every random draw, up front: layouts, pairs, sizes, sides, then positions.
+    layouts = torch.randint(2, (num_scenes,), generator=generator)             # 0: left of, 1: above
+    pair_index = torch.randint(len(allowed), (num_scenes, 2), generator=generator)
+    pairs = [[allowed[i] for i in row] for row in pair_index.tolist()]
+    if required:
+        which = torch.randint(2, (num_scenes,), generator=generator).tolist()
+        forced = torch.randint(len(required), (num_scenes,), generator=generator).tolist()
+        for scene, (slot, k) in enumerate(zip(which, forced)):
+            pairs[scene][slot] = required[k]
+    is_large = torch.randint(2, (num_scenes, 2), generator=generator)
+    side_ranges = torch.tensor([[round(f * image_size) for f in SCENE_SIZES[word]] for word in ("small", "large")])
+    low, high = side_ranges[is_large, 0], side_ranges[is_large, 1]             # [n, 2] each
+    sides = low + (torch.rand(num_scenes, 2, generator=generator, dtype=torch.float64)
+                   * (high - low + 1)).long().clamp(max=high - low)
+    # Positions: along the layout's axis inside the object's half, across it anywhere.
+    half = image_size // 2
+    along_room = (half - sides + 1).clamp(min=1)                               # places in a half
+    across_room = image_size - sides + 1                                       # places in the image
+    along = (torch.rand(num_scenes, 2, generator=generator, dtype=torch.float64) * along_room).long()
+    along = along + torch.tensor([0, image_size - half])                         # second object: second half
+    # Across it, the second object's box is centred within half the smaller side of the first's centre
+    # line, so the two overlap across the layout's axis and the other relation is false.
+    across_first = (torch.rand(num_scenes, generator=generator, dtype=torch.float64) * across_room[:, 0]).long()
+    centred = across_first + torch.div(sides[:, 0] - sides[:, 1], 2, rounding_mode="floor")
+    slack = torch.div(sides.amin(dim=1), 2, rounding_mode="floor")
+    lowest = (centred - slack).clamp(min=0)
+    highest = torch.minimum(centred + slack, image_size - sides[:, 1]).clamp(min=lowest)
+    across_second = lowest + (torch.rand(num_scenes, generator=generator, dtype=torch.float64)
+                              * (highest - lowest + 1)).long().clamp(max=highest - lowest)
+    across = torch.stack([across_first, across_second], dim=1)
+    horizontal = (layouts == 0)[:, None]
+    x1 = torch.where(horizontal, along, across)
+    y1 = torch.where(horizontal, across, along)
+
+    shape_names = list(SCENE_SHAPES)
+    shape_codes = torch.tensor([[shape_names.index(shape) for _, shape in row] for row in pairs])
+    rgb = torch.tensor([[SCENE_COLOURS[colour] for colour, _ in row] for row in pairs])  # [n, 2, 3]
+    boxes = torch.stack([x1, y1, sides], dim=-1)                                # [n, 2, 3]
+    masks = _shape_masks(shape_codes.flatten(), boxes.reshape(-1, 3), image_size, image_size)
+    masks = masks.reshape(num_scenes, 2, image_size, image_size)
+    images = (masks[:, :, None].float() * rgb[..., None, None]).sum(dim=1)      # objects never overlap
+
+    relations = ("left of", "above")
+    size_words = ("small", "large")
+    captions, scenes = [], []
+    for scene_pairs, scene_boxes, scene_large, layout in zip(pairs, boxes.tolist(), is_large.tolist(),
+                                                            layouts.tolist()):
+        objects = []
+        for (colour, shape), (left, top, side), large in zip(scene_pairs, scene_boxes, scene_large):
+            objects.append({"colour": colour, "shape": shape, "size": size_words[large],
+                            "box": (left, top, left + side, top + side)})
+        relation = relations[layout]
+        first, second = objects
+        captions.append(f"a {first['size']} {first['colour']} {first['shape']} {relation} "
+                        f"a {second['size']} {second['colour']} {second['shape']}")
+        scenes.append({"relation": relation, "objects": objects})
+    return images.contiguous(), captions, scenes
