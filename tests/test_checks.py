@@ -12,6 +12,7 @@ from utils.checks import (
     assert_close,
     expect,
     gradient_check,
+    library_refused,
     numerical_gradient,
     passed,
     relative_error,
@@ -293,3 +294,18 @@ def test_answer_as_number_and_int_accept_numbers_and_explain_the_rest():
         answer_as_number(True, "x")
     with pytest.raises(ExerciseError, match="n should be a whole number, got 2.5. Hint: use //"):
         answer_as_int(2.5, "n", hint="Hint: use //")
+
+
+# --- library_refused ------------------------------------------------------------------------
+
+
+def test_library_refused_blocks_the_call_and_restores_it_even_after_an_error():
+    import torch.nn.functional as F
+
+    original = F.relu
+    with pytest.raises(ValueError), library_refused([(F, "relu"), (F, "no_such_function")], "write ReLU yourself"):
+        with pytest.raises(ExerciseError, match="write ReLU yourself"):
+            F.relu(torch.ones(2))
+        raise ValueError("the learner's code crashed")
+    assert F.relu is original
+    assert not hasattr(F, "no_such_function")

@@ -3,8 +3,9 @@ and the small helpers that exercise check functions are built from."""
 
 from __future__ import annotations
 
+import contextlib
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -225,3 +226,25 @@ def passed(message: str = "") -> bool:
     """In a check function: say the answer is right. Returns True."""
     print("✅ Correct!" + (f" {message}" if message else ""))
     return True
+
+
+@contextlib.contextmanager
+def library_refused(targets: Sequence[tuple[object, str]], explanation: str) -> Iterator[None]:
+    """While active, each ``getattr(owner, name)`` of ``targets`` raises an ExerciseError(``explanation``).
+
+    For exercises that ask for something PyTorch already has: the check runs the learner's
+    answer inside this block, so calling the library instead fails with a clear message.
+    Targets an owner lacks are skipped; everything is restored on exit, whatever happened.
+    """
+
+    def refuse(*args, **kwargs):
+        raise ExerciseError(explanation)
+
+    originals = [(owner, name, getattr(owner, name)) for owner, name in targets if hasattr(owner, name)]
+    for owner, name, _ in originals:
+        setattr(owner, name, refuse)
+    try:
+        yield
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)

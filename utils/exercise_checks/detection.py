@@ -8,7 +8,6 @@ wrong and a hint (``utils.checks.ExerciseError``).
 
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 
@@ -16,7 +15,13 @@ import torch
 import torchvision
 from torchvision import ops
 
-from utils.checks import ExerciseError, call_answer, expect, fresh_generator, passed
+from utils.checks import (
+    call_answer,
+    expect,
+    fresh_generator,
+    library_refused,
+    passed,
+)
 from utils.detection import average_precision as _reference_average_precision
 
 __all__ = [
@@ -58,23 +63,11 @@ def _clustered_boxes(count: int, generator: torch.Generator, clusters: int = 6):
     return boxes, torch.rand(count, generator=generator)
 
 
-@contextlib.contextmanager
 def _no_library(names: tuple[str, ...], what: str):
     """While active, torchvision.ops' functions ``names`` raise an ExerciseError."""
-
-    def refuse(*args, **kwargs):
-        raise ExerciseError(f"write {what} yourself, from tensor operations: calling torchvision.ops."
-                            f"{'/'.join(names)} is what the exercise replaces.")
-
-    owners = [ops, torchvision.ops.boxes]
-    originals = [(owner, name, getattr(owner, name)) for owner in owners for name in names if hasattr(owner, name)]
-    for owner, name, _ in originals:
-        setattr(owner, name, refuse)
-    try:
-        yield
-    finally:
-        for owner, name, original in originals:
-            setattr(owner, name, original)
+    return library_refused([(owner, name) for owner in (ops, torchvision.ops.boxes) for name in names],
+                           f"write {what} yourself, from tensor operations: calling torchvision.ops."
+                           f"{'/'.join(names)} is what the exercise replaces.")
 
 
 def _box_text(box) -> str:

@@ -8,14 +8,19 @@ pass; a wrong answer gets an explanation of what went wrong and a hint
 
 from __future__ import annotations
 
-import contextlib
 import numbers
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from utils.checks import ExerciseError, call_answer, expect, fresh_generator, passed
+from utils.checks import (
+    call_answer,
+    expect,
+    fresh_generator,
+    library_refused,
+    passed,
+)
 
 __all__ = [
     "check_output_size",
@@ -66,25 +71,14 @@ def _call(function, *args, what: str, hint: str = ""):
     return call_answer(function, *args, what=what, explain_crashes=True, hint=hint)
 
 
-@contextlib.contextmanager
 def _no_library_max_pooling():
     """While active, PyTorch's own max-pooling functions raise an ExerciseError."""
-
-    def refuse(*args, **kwargs):
-        raise ExerciseError("write max pooling yourself, from tensor operations (`unfold` and `amax`, or a "
-                            "reshape): calling F.max_pool2d or nn.MaxPool2d is what the exercise replaces.")
-
-    patched = [(F, "max_pool2d"), (F, "max_pool2d_with_indices"), (F, "adaptive_max_pool2d"),
-               (torch, "max_pool2d"), (torch, "max_pool2d_with_indices"), (torch, "adaptive_max_pool2d"),
-               (nn.MaxPool2d, "forward"), (nn.AdaptiveMaxPool2d, "forward")]
-    originals = [(owner, name, getattr(owner, name)) for owner, name in patched if hasattr(owner, name)]
-    for owner, name, _ in originals:
-        setattr(owner, name, refuse)
-    try:
-        yield
-    finally:
-        for owner, name, original in originals:
-            setattr(owner, name, original)
+    return library_refused(
+        [(F, "max_pool2d"), (F, "max_pool2d_with_indices"), (F, "adaptive_max_pool2d"),
+         (torch, "max_pool2d"), (torch, "max_pool2d_with_indices"), (torch, "adaptive_max_pool2d"),
+         (nn.MaxPool2d, "forward"), (nn.AdaptiveMaxPool2d, "forward")],
+        "write max pooling yourself, from tensor operations (`unfold` and `amax`, or a reshape): calling "
+        "F.max_pool2d or nn.MaxPool2d is what the exercise replaces.")
 
 
 # --- exercise 1: the output-size formula -------------------------------------------------------
